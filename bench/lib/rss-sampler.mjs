@@ -1,0 +1,122 @@
+// Peak-RSS sampler for a child process *tree* (Linux /proc only).
+//
+// Method:
+//  - Every `intervalMs` (default 10 ms) the parent walks the tree rooted at the
+//    child's pid: for each known pid it lists /proc/<pid>/task/*/children (the
+//    kernel's per-thread child list; a fork from a worker thread shows up under
+//    that thread). If that file does not exist (kernel without
+//    CONFIG_PROC_CHILDREN) it falls back to scanning /proc/*/stat for ppids.
+//  - For every process in the tree it reads /proc/<pid>/status and takes VmRSS
+//    (resident anon + file + shmem pages, kB) and VmHWM (the kernel's own
+//    high-water mark of VmRSS for that process, kB).
+//  - peakSum   = max over ticks of sum(VmRSS) across the tree (what the machine
+//                actually had to hold at one moment; a short spike between two
+//                ticks can be missed).
+//  - rootHwm   = the last VmHWM read for the root process. VmHWM is monotonic and
+//                maintained by the kernel, so it catches spikes between ticks; it
+//                is read on every tick, i.e. at most one interval before exit
+//                (a zombie has no mm, so it cannot be read after exit).
+//  - maxProcHwm = the largest VmHWM seen for any single process in the tree.
+//  - peak      = max(peakSum, maxProcHwm): the reported figure. For a single
+//                process (Node + worker threads share one mm) this is its HWM.
+// Worker threads share their process's address space, so they are included in
+// that process's VmRSS automatically.
+import fs from 'node:fs';
+
+const HAS_CHILDREN_FILE = (() => {
+  try {
+    const tids = fs.readdirSync(`/proc/${process.pid}/task`);
+    fs.readFileSync(`/proc/${process.pid}/task/${tids[0]}/children`);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function childrenOf(pid) {
+  const out = [];
+  let tids;
+  try { tids = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const tid of tids) {
+    let s;
+    try { s = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1'); } catch { continue; }
+    for (const p of s.split(' ')) if (p) out.push(Number(p));
+  }
+  return out;
+}
+
+function treeByScan(root) {
+  const parent = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (d.charCodeAt(0) < 48 || d.charCodeAt(0) > 57) continue;
+    try {
+      const s = fs.readFileSync(`/proc/${d}/stat`, 'latin1');
+      // pid (comm) state ppid ... ; comm may contain spaces/parens -> split after last ')'
+      const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(d), Number(rest[1]));
+    } catch { /* gone */ }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [p, pp] of parent) if (pp === tree[i]) tree.push(p);
+  }
+  return tree;
+}
+
+function tree(root) {
+  if (!HAS_CHILDREN_FILE) return treeByScan(root);
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...childrenOf(out[i]));
+  return out;
+}
+
+function readStatus(pid) {
+  let s;
+  try { s = fs.readFileSync(`/proc/${pid}/status`, 'latin1'); } catch { return null; }
+  const rss = /VmRSS:\s+(\d+) kB/.exec(s);
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(s);
+  if (!rss) return null; // zombie / kernel thread
+  return { rss: Number(rss[1]) * 1024, hwm: hwm ? Number(hwm[1]) * 1024 : 0 };
+}
+
+/**
+ * Start sampling the tree rooted at `rootPid`. Call `stop()` when the child has
+ * exited (or just before, if you can) to get the figures.
+ */
+export function sampleTree(rootPid, { intervalMs = 10 } = {}) {
+  let peakSum = 0;
+  let rootHwm = 0;
+  let maxProcHwm = 0;
+  let maxProcs = 0;
+  let samples = 0;
+  const tick = () => {
+    const pids = tree(rootPid);
+    let sum = 0;
+    let n = 0;
+    for (const pid of pids) {
+      const st = readStatus(pid);
+      if (!st) continue;
+      n++;
+      sum += st.rss;
+      if (st.hwm > maxProcHwm) maxProcHwm = st.hwm;
+      if (pid === rootPid && st.hwm > rootHwm) rootHwm = st.hwm;
+    }
+    if (n > 0) samples++;
+    if (n > maxProcs) maxProcs = n;
+    if (sum > peakSum) peakSum = sum;
+  };
+  tick();
+  const timer = setInterval(tick, intervalMs);
+  return {
+    /** one extra sample now (e.g. on the child's stdout 'end', before it is reaped) */
+    tick,
+    stop() {
+      clearInterval(timer);
+      return {
+        peakSum, rootHwm, maxProcHwm, maxProcs, samples,
+        peak: Math.max(peakSum, maxProcHwm),
+        method: HAS_CHILDREN_FILE ? 'task-children' : 'proc-scan',
+      };
+    },
+  };
+}
