@@ -1,0 +1,286 @@
+/**
+ * The ordered back end of the writer: compresses pages off the main thread
+ * and writes them, in submission order, into a sequence of Parquet files.
+ *
+ * The producer (the dataset writer, on the caller's turn of the event loop)
+ * encodes a page and calls `submitPage`, which starts the compression at once
+ * — node:zlib's async zstd runs on libuv's thread pool — and queues a slot.
+ * One pump drains the queue strictly in order: it awaits each page's
+ * compression, writes header + body, and keeps the column-chunk/row-group
+ * bookkeeping for the footer. Memory is bounded by `maxInFlightBytes` of
+ * uncompressed page bytes between submission and write; the producer awaits
+ * `capacity()` when over it, which is how `write()` honours backpressure.
+ */
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { constants as zc, zstdCompress } from 'node:zlib';
+import type { ColumnSpec } from './column-spec.js';
+import {
+  Codec,
+  Encoding,
+  encodeDataPageHeader,
+  encodeFileMetaData,
+} from './parquet-format.js';
+import type { CodecId, ColumnChunkMeta, RowGroupMeta, SchemaLeaf, Statistics } from './parquet-format.js';
+import { statBytes } from './page-encoder.js';
+import type { PageStats } from './page-encoder.js';
+import { snappyCompress } from './snappy.js';
+
+export type SinkCodec = 'zstd' | 'snappy' | 'none';
+
+export interface SinkOptions {
+  codec: SinkCodec;
+  zstdLevel: number;
+  maxInFlightBytes: number;
+  createdBy: string;
+}
+
+export interface WrittenFile {
+  path: string;
+  rows: number;
+  bytes: number;
+}
+
+type Item =
+  | { k: 'open'; path: string }
+  | { k: 'page'; data: Promise<Uint8Array> | Uint8Array; uncompressed: number; numValues: number; cost: number }
+  | { k: 'chunk'; spec: ColumnSpec; numValues: number; stats: PageStats }
+  | { k: 'rowgroup'; numRows: number }
+  | { k: 'close' };
+
+const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
+
+function zstd(buf: Uint8Array, level: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    zstdCompress(
+      buf,
+      { params: { [zc.ZSTD_c_compressionLevel]: level }, pledgedSrcSize: buf.byteLength },
+      (err, out) => (err ? reject(err) : resolve(out)),
+    );
+  });
+}
+
+export class ParquetSink {
+  private items: Array<Item | undefined> = [];
+  private head = 0;
+  private running: Promise<void> | undefined;
+  private inFlight = 0;
+  private waiters: Array<() => void> = [];
+  private failure: { error: unknown } | undefined;
+  private aborted = false;
+  private readonly codecId: CodecId;
+  readonly files: WrittenFile[] = [];
+
+  // Pump state (touched only by the pump).
+  private fh: FileHandle | undefined;
+  private path = '';
+  private pos = 0;
+  private rowGroups: RowGroupMeta[] = [];
+  private chunks: ColumnChunkMeta[] = [];
+  private chunkStart = -1;
+  private chunkUncompressed = 0;
+  private chunkCompressed = 0;
+  private fileRows = 0;
+
+  constructor(
+    private readonly leaves: SchemaLeaf[],
+    private readonly opts: SinkOptions,
+  ) {
+    this.codecId = opts.codec === 'zstd' ? Codec.ZSTD : opts.codec === 'snappy' ? Codec.SNAPPY : Codec.UNCOMPRESSED;
+  }
+
+  /** True while more uncompressed bytes are in flight than allowed: await `capacity()`. */
+  get saturated(): boolean {
+    return this.inFlight > this.opts.maxInFlightBytes;
+  }
+
+  openFile(path: string): void {
+    this.push({ k: 'open', path });
+  }
+
+  submitPage(body: Uint8Array, numValues: number): void {
+    this.throwIfFailed();
+    let data: Promise<Uint8Array> | Uint8Array;
+    if (this.opts.codec === 'zstd') {
+      data = zstd(body, this.opts.zstdLevel);
+      // A rejection is surfaced by the pump; keep Node from reporting it as unhandled meanwhile.
+      data.catch(() => undefined);
+    } else if (this.opts.codec === 'snappy') {
+      data = snappyCompress(body);
+    } else {
+      data = body;
+    }
+    const cost = body.byteLength;
+    this.inFlight += cost;
+    this.push({ k: 'page', data, uncompressed: body.byteLength, numValues, cost });
+  }
+
+  endChunk(spec: ColumnSpec, numValues: number, stats: PageStats): void {
+    this.push({ k: 'chunk', spec, numValues, stats });
+  }
+
+  endRowGroup(numRows: number): void {
+    this.push({ k: 'rowgroup', numRows });
+  }
+
+  closeFile(): void {
+    this.push({ k: 'close' });
+  }
+
+  /** Resolves once the in-flight bytes are back under the limit (or rejects with the pump's failure). */
+  async capacity(): Promise<void> {
+    while (this.saturated && this.failure === undefined) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    this.throwIfFailed();
+  }
+
+  /** Waits until everything submitted is written (files closed if `closeFile` was queued). */
+  async finish(): Promise<void> {
+    while (this.running !== undefined) await this.running;
+    this.throwIfFailed();
+  }
+
+  /** Stops writing; already-started compressions are left to finish and be discarded. */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    this.items = [];
+    this.head = 0;
+    while (this.running !== undefined) await this.running.catch(() => undefined);
+    if (this.fh !== undefined) {
+      await this.fh.close().catch(() => undefined);
+      this.fh = undefined;
+    }
+    this.wake();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
+  private push(item: Item): void {
+    if (this.aborted) return;
+    this.items.push(item);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.running !== undefined || this.failure !== undefined) return;
+    this.running = this.pump()
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => {
+        this.running = undefined;
+        this.wake();
+        if (this.head < this.items.length && this.failure === undefined && !this.aborted) this.kick();
+      });
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private async pump(): Promise<void> {
+    while (this.head < this.items.length && !this.aborted) {
+      const item = this.items[this.head]!;
+      this.items[this.head++] = undefined;
+      await this.handle(item);
+      if (this.head === this.items.length) {
+        this.items = [];
+        this.head = 0;
+      }
+    }
+  }
+
+  private async handle(item: Item): Promise<void> {
+    switch (item.k) {
+      case 'open': {
+        this.fh = await open(item.path, 'w');
+        this.path = item.path;
+        await this.fh.write(MAGIC, 0, MAGIC.length, 0);
+        this.pos = MAGIC.length;
+        this.rowGroups = [];
+        this.chunks = [];
+        this.fileRows = 0;
+        return;
+      }
+      case 'page': {
+        const body = await item.data;
+        if (this.aborted) return;
+        const header = encodeDataPageHeader(item.uncompressed, body.byteLength, item.numValues, Encoding.PLAIN);
+        if (this.chunkStart < 0) this.chunkStart = this.pos;
+        await this.fh!.writev([header, body], this.pos);
+        this.pos += header.byteLength + body.byteLength;
+        this.chunkUncompressed += header.byteLength + item.uncompressed;
+        this.chunkCompressed += header.byteLength + body.byteLength;
+        this.inFlight -= item.cost;
+        if (!this.saturated) this.wake();
+        return;
+      }
+      case 'chunk': {
+        const { spec, stats } = item;
+        const statistics: Statistics = { nullCount: stats.nullCount };
+        if (stats.min !== undefined && stats.max !== undefined) {
+          statistics.min = statBytes(spec, stats.min);
+          statistics.max = statBytes(spec, stats.max);
+          statistics.legacy = spec.stat === 'i32' || spec.stat === 'i64';
+        }
+        this.chunks.push({
+          type: spec.leaf.type,
+          path: spec.name,
+          codec: this.codecId,
+          encodings: [Encoding.PLAIN, Encoding.RLE],
+          numValues: item.numValues,
+          totalUncompressed: this.chunkUncompressed,
+          totalCompressed: this.chunkCompressed,
+          dataPageOffset: this.chunkStart,
+          statistics,
+        });
+        this.chunkStart = -1;
+        this.chunkUncompressed = 0;
+        this.chunkCompressed = 0;
+        return;
+      }
+      case 'rowgroup': {
+        const columns = this.chunks;
+        this.chunks = [];
+        let totalByteSize = 0;
+        let totalCompressedSize = 0;
+        for (const c of columns) {
+          totalByteSize += c.totalUncompressed;
+          totalCompressedSize += c.totalCompressed;
+        }
+        this.rowGroups.push({
+          columns,
+          numRows: item.numRows,
+          totalByteSize,
+          totalCompressedSize,
+          fileOffset: columns[0]?.dataPageOffset ?? this.pos,
+        });
+        this.fileRows += item.numRows;
+        return;
+      }
+      case 'close': {
+        const footer = encodeFileMetaData({
+          leaves: this.leaves,
+          numRows: this.fileRows,
+          rowGroups: this.rowGroups,
+          createdBy: this.opts.createdBy,
+        });
+        const tail = new Uint8Array(8);
+        new DataView(tail.buffer).setUint32(0, footer.byteLength, true);
+        tail.set(MAGIC, 4);
+        await this.fh!.writev([footer, tail], this.pos);
+        this.pos += footer.byteLength + tail.byteLength;
+        await this.fh!.close();
+        this.fh = undefined;
+        this.files.push({ path: this.path, rows: this.fileRows, bytes: this.pos });
+        this.rowGroups = [];
+        return;
+      }
+    }
+  }
+}
