@@ -28,4 +28,5 @@ export type {
   StorageLocation,
   S3StorageOptions,
   OpenStorageOptions,
+  S3Client,
 } from './storage/index.js';

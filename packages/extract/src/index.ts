@@ -1,1 +1,17 @@
-export {};
+export { extractToRawZone } from './extract.js';
+export type { ExtractOptions, ExtractSummary, ExtractEvent } from './extract.js';
+export type { ExtractErrorCode } from './errors.js';
+export { openHttpSource, MAX_REDIRECTS, DEFAULT_STALL_TIMEOUT_MS } from './http-source.js';
+export type { HttpSource, HttpSourceInfo, HttpSourceOptions } from './http-source.js';
+export { extractPages, pageName, nextFromLinkHeader, nextFromJsonField, DEFAULT_MAX_PAGES, DEFAULT_MAX_PAGE_BYTES } from './paged-source.js';
+export type { PaginationOptions, PageSummary } from './paged-source.js';
+export { RetryBudget, DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_DELAY_MS, DEFAULT_RETRY_MAX_DELAY_MS } from './retry.js';
+export type { RetryOptions } from './retry.js';
+export { blockedRange } from './ssrf.js';
+export { redactUrl, redactHeaders } from './redact.js';
+export { parseSource, sourceName } from './sources.js';
+export type { SourceRef } from './sources.js';
+export { validateDataset, validateDate, dateInTimeZone, dataKey, manifestKey, partitionPrefix, BOOKKEEPING_PREFIX } from './raw-zone.js';
+export { METADATA_KEYS, provenanceToMetadata } from './provenance.js';
+export type { Provenance, Manifest } from './provenance.js';
+export { SLUICE_VERSION } from './version.js';

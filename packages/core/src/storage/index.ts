@@ -7,3 +7,4 @@ export { S3Storage, createS3Client, headS3Object, readS3Object, DEFAULT_PART_SIZ
 export type { S3StorageOptions } from './s3.js';
 export { openStorage } from './open.js';
 export type { OpenStorageOptions } from './open.js';
+export type { S3Client } from '@aws-sdk/client-s3';
