@@ -12,8 +12,10 @@ export interface Reject {
   column?: string;
   code: string;
   message: string;
-  /** The record's original text (truncated for oversized records). */
+  /** The record's original text (truncated for oversized records, see `raw_truncated`). */
   raw: string;
+  /** Set when `raw` holds only the start of a record too large to keep. */
+  raw_truncated?: boolean;
 }
 
 export type OnError = 'fail' | 'skip' | 'quarantine';

@@ -1,1 +1,10 @@
-export {};
+export { CsvReader, DEFAULT_BATCH_ROWS, DEFAULT_BATCH_BYTES, DEFAULT_MAX_RECORD_BYTES, DEFAULT_NULL_MARKERS } from './read-csv.js';
+export type { CsvReadOptions, CsvPlan, CsvChunk, CsvReadStats, Widening, PinnedTypes } from './read-csv.js';
+export { CsvError } from './errors.js';
+export type { CsvErrorCode } from './errors.js';
+export { normalizeEncoding, isReReadable } from './input.js';
+export type { CsvSource } from './input.js';
+export { COLUMN_TYPES, joinTypes, isColumnType, arrowSchema } from './column-types.js';
+export type { ColumnType, ColumnSpec } from './column-types.js';
+export { Grid, tokenize, tokenizeFirstRecord, FIELD_PLAIN, FIELD_QUOTED, FIELD_ESCAPED } from './tokenizer.js';
+export type { TokenReject } from './tokenizer.js';
