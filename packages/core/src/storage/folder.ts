@@ -1,5 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -155,6 +155,7 @@ export class FolderStorage implements Storage {
       await this.writeSidecar(to, side);
       await rename(src, dst);
       await rm(this.metaPath(from), { force: true });
+      await this.pruneEmptyParents(from);
     } catch (e) {
       throw ioError(`could not move ${src} to ${dst}`, e);
     }
@@ -167,6 +168,19 @@ export class FolderStorage implements Storage {
       await rm(this.metaPath(key), { force: true });
     } catch (e) {
       throw ioError(`could not delete ${p}`, e);
+    }
+    await this.pruneEmptyParents(key);
+  }
+
+  /** Removes folders left empty by a delete or move (never the root); best effort. */
+  private async pruneEmptyParents(key: string): Promise<void> {
+    const segs = key.split('/').slice(0, -1);
+    for (let n = segs.length; n > 0; n--) {
+      try {
+        await rmdir(join(this.root, ...segs.slice(0, n)));
+      } catch {
+        return; // not empty (or already gone): stop climbing
+      }
     }
   }
 
