@@ -147,6 +147,14 @@ const TOOLS = {
     label: 'sluice',
     args: (csv, work, opt) => [SLUICE_BIN, 'transform', csv, '--out', work, '--json', ...opt.sluiceArgs],
     work: (tmp, i) => path.join(tmp, `sluice-out-${i}`),
+    /** non-fatal remarks */
+    notes(summary, f) {
+      const n = [];
+      if (summary && typeof summary.bytes_in === 'number' && summary.bytes_in !== f.bytes) {
+        n.push(`bytes_in=${summary.bytes_in} but the file has ${f.bytes} bytes`);
+      }
+      return n;
+    },
     check(summary, rows) {
       const problems = [];
       if (!summary) return ['no JSON summary on the last stdout line'];
@@ -236,7 +244,7 @@ async function main() {
         `in ${fmt(Number(process.hrtime.bigint() - g0) / 1e9, 1)} s`);
       if (opt.describe && !(await describeAndCheck(f.path, f.stats))) failed = true;
 
-      const per = Object.fromEntries(tools.map((t) => [t, { file: f, tool: t, runs: [], problems: [] }]));
+      const per = Object.fromEntries(tools.map((t) => [t, { file: f, tool: t, runs: [], problems: [], notes: [] }]));
       for (let i = 0; i < opt.runs; i++) {
         const order = i % 2 === 0 ? tools : [...tools].reverse();
         for (const t of order) {
@@ -261,9 +269,13 @@ async function main() {
             for (const p of problems) rec.problems.push(`run ${i + 1}: ${p}`);
             log(`!!! ${tool.label} on ${path.basename(f.path)} run ${i + 1}: ${problems.join('; ')}`);
           }
+          for (const n of tool.notes?.(summary, f) ?? []) {
+            if (!rec.notes.includes(n)) { rec.notes.push(n); log(`note: ${tool.label}: ${n}`); }
+          }
           rec.runs.push({ wallS: r.wallS, peak: r.rss.peak, rss: r.rss, self: summary?.peak_rss_bytes ?? null, summary });
           log(`${tool.label.padEnd(6)} ${f.key} run ${i + 1}/${opt.runs}: ${fmt(r.wallS)} s, peak RSS ${fmt(mib(r.rss.peak), 1)} MiB ` +
             `(sum ${fmt(mib(r.rss.peakSum), 1)}, root HWM ${fmt(mib(r.rss.rootHwm), 1)}, ${r.rss.maxProcs} proc, ${r.rss.samples} samples` +
+            (r.rss.atPeak ? `; at peak anon ${fmt(mib(r.rss.atPeak.anon), 1)} file ${fmt(mib(r.rss.atPeak.file), 1)} shmem ${fmt(mib(r.rss.atPeak.shmem), 1)}, ${r.rss.atPeak.threads} threads` : '') +
             `${summary?.peak_rss_bytes ? `, self-reported ${fmt(mib(summary.peak_rss_bytes), 1)}` : ''})`);
         }
       }
@@ -332,6 +344,8 @@ function report(results, files, opt, tools) {
   if (drr != null) row(`DuckDB peak RSS(10×) / RSS(${baseName}) (info)`, fmt(drr), '-', null);
   const problems = results.flatMap((r) => r.problems.map((p) => `- ${TOOLS[r.tool].label}, ${r.file.key === 'base' ? '' : '10× '}${fmt(r.file.bytes / 1e6, 1)} MB file, ${p}`));
   if (problems.length) { L.push(''); L.push('**Problems:**'); L.push(...problems); }
+  const notes = results.flatMap((r) => r.notes.map((p) => `- ${TOOLS[r.tool].label}, ${r.file.key === 'base' ? '' : '10× '}${fmt(r.file.bytes / 1e6, 1)} MB file: ${p}`));
+  if (notes.length) { L.push(''); L.push('Notes (not failures):'); L.push(...notes); }
   L.push('');
   return L.join('\n');
 }

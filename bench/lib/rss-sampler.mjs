@@ -17,6 +17,9 @@
 //                is read on every tick, i.e. at most one interval before exit
 //                (a zombie has no mm, so it cannot be read after exit).
 //  - maxProcHwm = the largest VmHWM seen for any single process in the tree.
+//  - atPeak    = RssAnon/RssFile/RssShmem/Threads summed over the tree at the
+//                tick where peakSum was reached (diagnostic: anon = heap/buffers/
+//                wasm memory, file = mapped binaries/libraries/files).
 //  - peak      = max(peakSum, maxProcHwm): the reported figure. For a single
 //                process (Node + worker threads share one mm) this is its HWM.
 // Worker threads share their process's address space, so they are included in
@@ -76,7 +79,15 @@ function readStatus(pid) {
   const rss = /VmRSS:\s+(\d+) kB/.exec(s);
   const hwm = /VmHWM:\s+(\d+) kB/.exec(s);
   if (!rss) return null; // zombie / kernel thread
-  return { rss: Number(rss[1]) * 1024, hwm: hwm ? Number(hwm[1]) * 1024 : 0 };
+  const kb = (re) => { const m = re.exec(s); return m ? Number(m[1]) * 1024 : 0; };
+  return {
+    rss: Number(rss[1]) * 1024, hwm: hwm ? Number(hwm[1]) * 1024 : 0,
+    // breakdown, parsed lazily only for the peak tick
+    detail: () => ({
+      anon: kb(/RssAnon:\s+(\d+) kB/), file: kb(/RssFile:\s+(\d+) kB/), shmem: kb(/RssShmem:\s+(\d+) kB/),
+      threads: Number(/Threads:\s+(\d+)/.exec(s)?.[1] ?? 0),
+    }),
+  };
 }
 
 /**
@@ -89,13 +100,16 @@ export function sampleTree(rootPid, { intervalMs = 10 } = {}) {
   let maxProcHwm = 0;
   let maxProcs = 0;
   let samples = 0;
+  let atPeak = null; // RssAnon/RssFile/RssShmem/Threads summed over the tree at the peak-sum tick
   const tick = () => {
     const pids = tree(rootPid);
     let sum = 0;
     let n = 0;
+    const sts = [];
     for (const pid of pids) {
       const st = readStatus(pid);
       if (!st) continue;
+      sts.push(st);
       n++;
       sum += st.rss;
       if (st.hwm > maxProcHwm) maxProcHwm = st.hwm;
@@ -103,7 +117,11 @@ export function sampleTree(rootPid, { intervalMs = 10 } = {}) {
     }
     if (n > 0) samples++;
     if (n > maxProcs) maxProcs = n;
-    if (sum > peakSum) peakSum = sum;
+    if (sum > peakSum) {
+      peakSum = sum;
+      atPeak = { anon: 0, file: 0, shmem: 0, threads: 0 };
+      for (const st of sts) { const d = st.detail(); for (const k in atPeak) atPeak[k] += d[k]; }
+    }
   };
   tick();
   const timer = setInterval(tick, intervalMs);
@@ -113,7 +131,7 @@ export function sampleTree(rootPid, { intervalMs = 10 } = {}) {
     stop() {
       clearInterval(timer);
       return {
-        peakSum, rootHwm, maxProcHwm, maxProcs, samples,
+        peakSum, rootHwm, maxProcHwm, maxProcs, samples, atPeak,
         peak: Math.max(peakSum, maxProcHwm),
         method: HAS_CHILDREN_FILE ? 'task-children' : 'proc-scan',
       };
