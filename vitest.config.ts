@@ -5,7 +5,10 @@ const pkgs = ['core', 'extract', 'transform', 'load', 'cli'] as const;
 const src = (p: string) => fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url));
 
 // Tests run against the TypeScript sources of sibling packages (no stale dist).
-const alias = Object.fromEntries(pkgs.map((p) => [`@sluice/${p}`, src(p)]));
+const alias = [
+  { find: /^@sluice\/core\/storage$/, replacement: fileURLToPath(new URL('./packages/core/src/storage/index.ts', import.meta.url)) },
+  ...pkgs.map((p) => ({ find: new RegExp(`^@sluice/${p}$`), replacement: src(p) })),
+];
 
 export default defineConfig({
   resolve: { alias },

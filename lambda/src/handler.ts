@@ -3,8 +3,9 @@
  * event, pick the date, arm the deadline, call the package.
  */
 import { resolve, sep } from 'node:path';
-import { SluiceError, createS3Client } from '@sluice/core';
-import type { S3Client } from '@sluice/core';
+import { SluiceError } from '@sluice/core';
+import { createS3Client } from '@sluice/core/storage';
+import type { S3Client } from '@sluice/core/storage';
 import { dateInTimeZone, extractToRawZone } from '@sluice/extract';
 import type { ExtractSummary } from '@sluice/extract';
 

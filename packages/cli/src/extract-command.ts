@@ -3,7 +3,6 @@
  * @sluice/extract's extractToRawZone.
  */
 import type { Command } from 'commander';
-import { extractToRawZone } from '@sluice/extract';
 
 interface ExtractFlags {
   to: string;
@@ -26,6 +25,8 @@ export function registerExtract(program: Command): void {
     .option('--json', 'print the summary as one JSON object on the last line of stdout')
     .option('--allow-private-network', 'allow loopback, private and link-local addresses (local use only)')
     .action(async (source: string, flags: ExtractFlags) => {
+      // Loaded on demand: the AWS SDK costs ~20 MB of RSS that transform runs should not pay.
+      const { extractToRawZone } = await import('@sluice/extract');
       const summary = await extractToRawZone({
         source,
         to: flags.to,

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Storage } from '@sluice/core';
+import type { Storage } from '@sluice/core/storage';
 import { SluiceError } from '@sluice/core';
 
 export interface ConformanceTarget {

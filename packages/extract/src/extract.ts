@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { S3Storage, SluiceError, createS3Client, headS3Object, openStorage, peakRssBytes, readS3Object } from '@sluice/core';
-import type { ObjectInfo, S3Client, Storage } from '@sluice/core';
+import { SluiceError, peakRssBytes } from '@sluice/core';
+import { S3Storage, createS3Client, headS3Object, openStorage, readS3Object } from '@sluice/core/storage';
+import type { ObjectInfo, S3Client, Storage } from '@sluice/core/storage';
 import { extractError, usageError } from './errors.js';
 import { openHttpSource } from './http-source.js';
 import type { HttpSourceOptions } from './http-source.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SluiceError } from '@sluice/core';
-import type { Storage } from '@sluice/core';
+import type { Storage } from '@sluice/core/storage';
 import { extractError } from './errors.js';
 import { openHttpSource } from './http-source.js';
 import type { HttpSourceOptions } from './http-source.js';

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ObjectInfo } from '@sluice/core';
+import type { ObjectInfo } from '@sluice/core/storage';
 import { extractError, usageError } from './errors.js';
 
 export type SourceRef =
