@@ -30,6 +30,17 @@ export function joinTypes(a: ColumnType, b: ColumnType): ColumnType {
 const I32_MIN = -2147483648;
 const I32_MAX = 2147483647;
 
+function isIntegerLiteral(buf: Uint8Array, s: number, e: number): boolean {
+  let p = s;
+  if (buf[p] === 0x2d || buf[p] === 0x2b) p++;
+  if (p >= e) return false;
+  for (; p < e; p++) {
+    const d = buf[p]! - 0x30;
+    if (d < 0 || d > 9) return false;
+  }
+  return true;
+}
+
 /** The narrowest type of one non-null value. */
 export function typeOfValue(buf: Uint8Array, s: number, e: number): ColumnType {
   const c = buf[s]!;
@@ -38,14 +49,40 @@ export function typeOfValue(buf: Uint8Array, s: number, e: number): ColumnType {
     const i = parseSmallInt(buf, s, e, false);
     if (i === i) return i >= I32_MIN && i <= I32_MAX ? 'int32' : 'int64';
     if (e - s <= 20 && parseBigInt(buf, s, e, false) !== undefined) return 'int64';
-    if (e - s === 10 && parseDate(buf, s, e) === parseDate(buf, s, e)) return 'date';
-    if (parseTimestampLocal(buf, s, e) === parseTimestampLocal(buf, s, e)) return 'timestamp';
+    // An integer beyond int64 (a long identifier) would be rounded as a double: keep it as text.
+    if (isIntegerLiteral(buf, s, e)) return 'text';
+    if (e - s === 10 && !Number.isNaN(parseDate(buf, s, e))) return 'date';
+    if (!Number.isNaN(parseTimestampLocal(buf, s, e))) return 'timestamp';
     const f = parseFloatBytes(buf, s, e, false);
     if (f === f && Number.isFinite(f)) return 'float64';
     return 'text';
   }
-  if (parseBool(buf, s, e) === parseBool(buf, s, e)) return 'boolean';
+  if (!Number.isNaN(parseBool(buf, s, e))) return 'boolean';
   return 'text';
+}
+
+/** Does one non-null value fit type `t` as inferred (strict: no leading zeros)? The cheap test that usually passes. */
+export function fitsType(t: ColumnType, buf: Uint8Array, s: number, e: number): boolean {
+  switch (t) {
+    case 'int32': {
+      const v = parseSmallInt(buf, s, e, false);
+      return v >= I32_MIN && v <= I32_MAX;
+    }
+    case 'int64':
+      return !Number.isNaN(parseSmallInt(buf, s, e, false)) || parseBigInt(buf, s, e, false) !== undefined;
+    case 'float64': {
+      const v = parseFloatBytes(buf, s, e, false);
+      return Number.isFinite(v);
+    }
+    case 'boolean':
+      return !Number.isNaN(parseBool(buf, s, e));
+    case 'date':
+      return !Number.isNaN(parseDate(buf, s, e));
+    case 'timestamp':
+      return !Number.isNaN(parseTimestampLocal(buf, s, e)) || !Number.isNaN(parseDate(buf, s, e));
+    case 'text':
+      return true;
+  }
 }
 
 export function arrowType(t: ColumnType): DataType {

@@ -1,7 +1,7 @@
 /**
  * Dialect sniffing (delimiter, header) and type inference from a sample.
  */
-import { joinTypes, typeOfValue, type ColumnType } from './column-types.js';
+import { fitsType, joinTypes, typeOfValue, type ColumnType } from './column-types.js';
 import { bytesEqual } from './parse-bytes.js';
 import { FIELD_PLAIN, Grid, tokenize, tokenizeFirstRecord, type TokenReject } from './tokenizer.js';
 
@@ -87,6 +87,7 @@ export function inferTypes(samples: SampleView[], ncols: number, markers: Uint8A
         const e = grid.end[i]!;
         if (isNullField(buf, s, e, grid.flags[i]!, markers)) continue;
         nn++;
+        if (t !== undefined && grid.flags[i] !== 2 && fitsType(t, buf, s, e)) continue;
         const vt = grid.flags[i] === 2 ? 'text' : typeOfValue(buf, s, e);
         t = t === undefined ? vt : joinTypes(t, vt);
         if (t === 'text') break;

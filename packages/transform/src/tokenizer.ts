@@ -117,6 +117,7 @@ export function tokenize(
 ): TokenizeResult {
   let records = 0;
   const ncols = grid.ncols;
+  const cls = classTable(delim);
   let p = pos;
   // Each iteration handles one record.
   record: while (p < limit && records < maxRecords) {
@@ -203,14 +204,18 @@ export function tokenize(
         }
       } else {
         fs = p;
-        while (p < limit) {
-          const c = buf[p];
-          if (c === delim || c === LF || c === CR) break;
-          if (c === QUOTE && badCode === undefined) {
-            badCode = 'INVALID_OPENING_QUOTE';
-            badMessage = `a quote appears inside unquoted field ${nf + 1}; quote the whole field and double the inner quote ("")`;
+        // One table load per byte: 0 = ordinary, 1 = delimiter or line end, 2 = quote.
+        for (;;) {
+          while (p < limit && cls[buf[p]!] === 0) p++;
+          if (p < limit && buf[p] === QUOTE) {
+            if (badCode === undefined) {
+              badCode = 'INVALID_OPENING_QUOTE';
+              badMessage = `a quote appears inside unquoted field ${nf + 1}; quote the whole field and double the inner quote ("")`;
+            }
+            p++;
+            continue;
           }
-          p++;
+          break;
         }
         fe = p;
       }
@@ -287,6 +292,20 @@ export function tokenize(
   return { consumed: p, line };
 }
 
+const CLASS_TABLES = new Map<number, Uint8Array>();
+function classTable(delim: number): Uint8Array {
+  let t = CLASS_TABLES.get(delim);
+  if (!t) {
+    t = new Uint8Array(256);
+    t[delim] = 1;
+    t[LF] = 1;
+    t[CR] = 1;
+    t[QUOTE] = 2;
+    CLASS_TABLES.set(delim, t);
+  }
+  return t;
+}
+
 /** Offset of the first CR or LF at or after `from` (or `limit`). */
 export function findLineEnd(buf: Uint8Array, from: number, limit: number): number {
   for (let k = from; k < limit; k++) {
@@ -305,6 +324,7 @@ export function skipLineEnd(buf: Uint8Array, at: number, limit: number): number 
 
 /** The most columns a file may have. */
 export const MAX_COLUMNS = 16384;
+let firstRecordGrid: Grid | undefined;
 
 export interface FirstRecord {
   /** Byte ranges and flags of the fields. */
@@ -328,7 +348,10 @@ export function tokenizeFirstRecord(
   delim: number,
   line = 1,
 ): FirstRecord | undefined {
-  const grid = new Grid(MAX_COLUMNS, 1);
+  // One wide grid for all calls: sniffing calls this often, and a fresh
+  // MAX_COLUMNS-wide grid each time is 150 KB of garbage.
+  const grid = (firstRecordGrid ??= new Grid(MAX_COLUMNS, 1));
+  grid.reset();
   const rejects: TokenReject[] = [];
   const res = tokenize(buf, from, limit, isLast, delim, line, grid, rejects, Number.MAX_SAFE_INTEGER, 1);
   if (res.consumed === from) return undefined;
