@@ -45,6 +45,9 @@ const DUCKDB_CHILD = path.join(HERE, 'lib/duckdb-copy.mjs');
 
 const DEFAULT_ROWS = 720_000; // ~112 bytes/row -> ~80.5 MB
 
+const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const LOAD_START = loadavg();
+
 function parseArgs(argv) {
   const o = {
     runs: 3, quick: false, rows: DEFAULT_ROWS, only: null, describe: false, outMd: null,
@@ -273,7 +276,7 @@ async function main() {
             if (!rec.notes.includes(n)) { rec.notes.push(n); log(`note: ${tool.label}: ${n}`); }
           }
           rec.runs.push({ wallS: r.wallS, peak: r.rss.peak, rss: r.rss, self: summary?.peak_rss_bytes ?? null, summary });
-          log(`${tool.label.padEnd(6)} ${f.key} run ${i + 1}/${opt.runs}: ${fmt(r.wallS)} s, peak RSS ${fmt(mib(r.rss.peak), 1)} MiB ` +
+          log(`${tool.label.padEnd(6)} ${f.key} run ${i + 1}/${opt.runs}: ${fmt(r.wallS)} s (CPU ${fmt(r.rss.cpuS)} s), peak RSS ${fmt(mib(r.rss.peak), 1)} MiB ` +
             `(sum ${fmt(mib(r.rss.peakSum), 1)}, root HWM ${fmt(mib(r.rss.rootHwm), 1)}, ${r.rss.maxProcs} proc, ${r.rss.samples} samples` +
             (r.rss.atPeak ? `; at peak anon ${fmt(mib(r.rss.atPeak.anon), 1)} file ${fmt(mib(r.rss.atPeak.file), 1)} shmem ${fmt(mib(r.rss.atPeak.shmem), 1)}, ${r.rss.atPeak.threads} threads` : '') +
             `${summary?.peak_rss_bytes ? `, self-reported ${fmt(mib(summary.peak_rss_bytes), 1)}` : ''})`);
@@ -297,7 +300,9 @@ async function main() {
 
 function report(results, files, opt, tools) {
   const get = (key, tool) => results.find((r) => r.file.key === key && r.tool === tool);
-  const med = (r) => (r && r.runs.length ? { wall: median(r.runs.map((x) => x.wallS)), peak: Math.max(...r.runs.map((x) => x.peak)) } : null);
+  const med = (r) => (r && r.runs.length ? {
+    wall: median(r.runs.map((x) => x.wallS)), cpu: median(r.runs.map((x) => x.rss.cpuS)), peak: Math.max(...r.runs.map((x) => x.peak)),
+  } : null);
   const cpu = os.cpus();
   const L = [];
   L.push(`### sluice transform vs DuckDB`);
@@ -305,10 +310,12 @@ function report(results, files, opt, tools) {
   L.push(`Machine: ${cpu.length} CPU (${cpu[0]?.model?.trim() ?? '?'}), ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, ` +
     `Node ${process.version}, ${os.type()} ${os.release()}. Median of ${opt.runs} run(s) per cell, each a fresh child process; ` +
     `peak RSS = max over runs of the process tree's peak (sampled /proc VmRSS sum every ${opt.interval} ms, or VmHWM if higher).` +
+    ` CPU = user+sys seconds of the tree. Load average before/after: ${LOAD_START} / ${loadavg()}` +
+    ' (the cores are shared; wall times move with other load, CPU times much less).' +
     (opt.sluiceArgs.length ? ` sluice extra args: \`${opt.sluiceArgs.join(' ')}\`.` : ''));
   L.push('');
-  L.push('| File | Rows | Tool | Median wall (s) | Peak RSS (MiB) | MB/s | All runs, wall (s) |');
-  L.push('|---|---:|---|---:|---:|---:|---|');
+  L.push('| File | Rows | Tool | Median wall (s) | Peak RSS (MiB) | MB/s | Median CPU (s) | All runs, wall (s) |');
+  L.push('|---|---:|---|---:|---:|---:|---:|---|');
   for (const f of files) {
     for (const t of tools) {
       const r = get(f.key, t);
@@ -317,7 +324,8 @@ function report(results, files, opt, tools) {
       const runs = r?.runs.map((x) => fmt(x.wallS)).join(', ') ?? '';
       const flag = r?.problems.length ? ' **(failed)**' : r && r.runs.length < opt.runs ? ' (skipped: failed earlier)' : '';
       L.push(`| ${name} | ${f.rows.toLocaleString('en-US')} | ${TOOLS[t].label}${flag} | ` +
-        `${m ? fmt(m.wall) : 'n/a'} | ${m ? fmt(mib(m.peak), 1) : 'n/a'} | ${m ? fmt(f.bytes / 1e6 / m.wall, 1) : 'n/a'} | ${runs} |`);
+        `${m ? fmt(m.wall) : 'n/a'} | ${m ? fmt(mib(m.peak), 1) : 'n/a'} | ${m ? fmt(f.bytes / 1e6 / m.wall, 1) : 'n/a'} | ` +
+        `${m ? fmt(m.cpu) : 'n/a'} | ${runs} |`);
     }
   }
   L.push('');

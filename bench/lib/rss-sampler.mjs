@@ -20,6 +20,10 @@
 //  - atPeak    = RssAnon/RssFile/RssShmem/Threads summed over the tree at the
 //                tick where peakSum was reached (diagnostic: anon = heap/buffers/
 //                wasm memory, file = mapped binaries/libraries/files).
+//  - cpuS      = user+system CPU seconds of the tree (utime+stime from
+//                /proc/<pid>/stat, USER_HZ = 100 on Linux; last value read per
+//                pid, so up to one interval is missed at exit). Unlike wall time
+//                it barely moves when other work shares the cores.
 //  - peak      = max(peakSum, maxProcHwm): the reported figure. For a single
 //                process (Node + worker threads share one mm) this is its HWM.
 // Worker threads share their process's address space, so they are included in
@@ -73,6 +77,18 @@ function tree(root) {
   return out;
 }
 
+const USER_HZ = 100;
+function readCpuS(pid) {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    // fields after comm: [0]=state ... utime is field 14 overall -> index 11 here, stime index 12
+    return (Number(f[11]) + Number(f[12])) / USER_HZ;
+  } catch {
+    return null;
+  }
+}
+
 function readStatus(pid) {
   let s;
   try { s = fs.readFileSync(`/proc/${pid}/status`, 'latin1'); } catch { return null; }
@@ -101,6 +117,7 @@ export function sampleTree(rootPid, { intervalMs = 10 } = {}) {
   let maxProcs = 0;
   let samples = 0;
   let atPeak = null; // RssAnon/RssFile/RssShmem/Threads summed over the tree at the peak-sum tick
+  const cpu = new Map(); // pid -> last CPU seconds seen
   const tick = () => {
     const pids = tree(rootPid);
     let sum = 0;
@@ -111,6 +128,8 @@ export function sampleTree(rootPid, { intervalMs = 10 } = {}) {
       if (!st) continue;
       sts.push(st);
       n++;
+      const c = readCpuS(pid);
+      if (c != null && c >= (cpu.get(pid) ?? 0)) cpu.set(pid, c);
       sum += st.rss;
       if (st.hwm > maxProcHwm) maxProcHwm = st.hwm;
       if (pid === rootPid && st.hwm > rootHwm) rootHwm = st.hwm;
@@ -132,6 +151,7 @@ export function sampleTree(rootPid, { intervalMs = 10 } = {}) {
       clearInterval(timer);
       return {
         peakSum, rootHwm, maxProcHwm, maxProcs, samples, atPeak,
+        cpuS: [...cpu.values()].reduce((a, b) => a + b, 0),
         peak: Math.max(peakSum, maxProcHwm),
         method: HAS_CHILDREN_FILE ? 'task-children' : 'proc-scan',
       };
