@@ -24,7 +24,7 @@
 //   --describe      print DuckDB's DESCRIBE of each generated file and check DuckDB's
 //                   counts/sums against the generator's (fails loudly on a mismatch)
 //   --out-md PATH   also write the markdown report to PATH
-//   --keep          keep the temp dir (prints its path) instead of deleting it
+//   --keep          keep the temp dir and the generated CSVs (path printed) instead of deleting them
 //   --interval MS   RSS sampling interval (default 10)
 //   --timeout S     kill a run after S seconds (default 1800)
 //   --seed N        PRNG seed (default 20260422)
@@ -283,7 +283,7 @@ async function main() {
         }
       }
       results.push(...Object.values(per));
-      fs.rmSync(f.path, { force: true });
+      if (!opt.keep) fs.rmSync(f.path, { force: true });
     }
   } finally {
     cleanup();
