@@ -16,7 +16,7 @@ import { columnSpecs, typeKey } from './column-spec.js';
 import type { ColumnSpec, LoadErrorCode } from './column-spec.js';
 import { encodePage, mergeStats, planPages } from './page-encoder.js';
 import type { PageStats, Segment } from './page-encoder.js';
-import { ParquetSink } from './parquet-sink.js';
+import { ParquetSink, defaultCompressionThreads } from './parquet-sink.js';
 
 export type ParquetCompression = 'zstd' | 'snappy' | 'none';
 
@@ -114,6 +114,7 @@ class DatasetWriter implements ParquetDatasetWriter {
         codec: opts.compression,
         zstdLevel: opts.zstdLevel,
         maxInFlightBytes: opts.maxInFlightBytes,
+        compressionThreads: defaultCompressionThreads(),
         createdBy: CREATED_BY,
       },
     );
@@ -237,7 +238,7 @@ class DatasetWriter implements ParquetDatasetWriter {
         for (const s of page) pageRows += s.end - s.start;
         let encoded;
         try {
-          encoded = encodePage(spec, page, pageRows);
+          encoded = encodePage(spec, page, pageRows, this.sink.pool);
         } catch (e) {
           throw new SluiceError<LoadErrorCode>('SCHEMA_MISMATCH', (e as Error).message + '; mark the field nullable', {
             stage: 'load',
@@ -245,7 +246,7 @@ class DatasetWriter implements ParquetDatasetWriter {
           });
         }
         mergeStats(stats, encoded.stats);
-        this.sink.submitPage(encoded.body, encoded.numValues);
+        this.sink.submitPage(encoded);
         if (this.sink.saturated) await this.sink.capacity();
       }
       this.sink.endChunk(spec, rows, stats);

@@ -13,7 +13,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { constants as zc, zstdCompress } from 'node:zlib';
+import { availableParallelism } from 'node:os';
 import type { ColumnSpec } from './column-spec.js';
 import {
   Codec,
@@ -22,9 +22,10 @@ import {
   encodeFileMetaData,
 } from './parquet-format.js';
 import type { CodecId, ColumnChunkMeta, RowGroupMeta, SchemaLeaf, Statistics } from './parquet-format.js';
-import { statBytes } from './page-encoder.js';
-import type { PageStats } from './page-encoder.js';
+import { PageBufferPool, statBytes } from './page-encoder.js';
+import type { EncodedPage, PageStats } from './page-encoder.js';
 import { snappyCompress } from './snappy.js';
+import { ZstdPool } from './zstd-pool.js';
 
 export type SinkCodec = 'zstd' | 'snappy' | 'none';
 
@@ -32,7 +33,14 @@ export interface SinkOptions {
   codec: SinkCodec;
   zstdLevel: number;
   maxInFlightBytes: number;
+  /** Concurrent zstd streams (each runs on a libuv pool thread). */
+  compressionThreads: number;
   createdBy: string;
+}
+
+export function defaultCompressionThreads(): number {
+  // libuv's pool has 4 threads by default and file writes share it.
+  return Math.min(4, Math.max(3, availableParallelism()));
 }
 
 export interface WrittenFile {
@@ -43,22 +51,18 @@ export interface WrittenFile {
 
 type Item =
   | { k: 'open'; path: string }
-  | { k: 'page'; data: Promise<Uint8Array> | Uint8Array; uncompressed: number; numValues: number; cost: number }
+  | {
+      k: 'page';
+      data: Promise<Uint8Array> | Uint8Array;
+      buffer: ArrayBuffer;
+      uncompressed: number;
+      numValues: number;
+    }
   | { k: 'chunk'; spec: ColumnSpec; numValues: number; stats: PageStats }
   | { k: 'rowgroup'; numRows: number }
   | { k: 'close' };
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
-
-function zstd(buf: Uint8Array, level: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    zstdCompress(
-      buf,
-      { params: { [zc.ZSTD_c_compressionLevel]: level }, pledgedSrcSize: buf.byteLength },
-      (err, out) => (err ? reject(err) : resolve(out)),
-    );
-  });
-}
 
 export class ParquetSink {
   private items: Array<Item | undefined> = [];
@@ -70,6 +74,9 @@ export class ParquetSink {
   private aborted = false;
   private readonly codecId: CodecId;
   readonly files: WrittenFile[] = [];
+  /** Page buffers: acquired by the encoder, released here once written. */
+  readonly pool: PageBufferPool;
+  private zstd: ZstdPool | undefined;
 
   // Pump state (touched only by the pump).
   private fh: FileHandle | undefined;
@@ -86,6 +93,7 @@ export class ParquetSink {
     private readonly leaves: SchemaLeaf[],
     private readonly opts: SinkOptions,
   ) {
+    this.pool = new PageBufferPool(opts.maxInFlightBytes + (4 << 20));
     this.codecId = opts.codec === 'zstd' ? Codec.ZSTD : opts.codec === 'snappy' ? Codec.SNAPPY : Codec.UNCOMPRESSED;
   }
 
@@ -98,11 +106,13 @@ export class ParquetSink {
     this.push({ k: 'open', path });
   }
 
-  submitPage(body: Uint8Array, numValues: number): void {
+  submitPage(page: EncodedPage): void {
     this.throwIfFailed();
+    const body = page.body;
     let data: Promise<Uint8Array> | Uint8Array;
     if (this.opts.codec === 'zstd') {
-      data = zstd(body, this.opts.zstdLevel);
+      this.zstd ??= new ZstdPool(this.opts.zstdLevel, this.opts.compressionThreads);
+      data = this.zstd.compress(body);
       // A rejection is surfaced by the pump; keep Node from reporting it as unhandled meanwhile.
       data.catch(() => undefined);
     } else if (this.opts.codec === 'snappy') {
@@ -110,9 +120,9 @@ export class ParquetSink {
     } else {
       data = body;
     }
-    const cost = body.byteLength;
-    this.inFlight += cost;
-    this.push({ k: 'page', data, uncompressed: body.byteLength, numValues, cost });
+    // In flight counts whole (pooled) buffers: that is the memory actually held.
+    this.inFlight += page.buffer.byteLength;
+    this.push({ k: 'page', data, buffer: page.buffer, uncompressed: body.byteLength, numValues: page.numValues });
   }
 
   endChunk(spec: ColumnSpec, numValues: number, stats: PageStats): void {
@@ -138,7 +148,13 @@ export class ParquetSink {
   /** Waits until everything submitted is written (files closed if `closeFile` was queued). */
   async finish(): Promise<void> {
     while (this.running !== undefined) await this.running;
+    this.releaseCompressors();
     this.throwIfFailed();
+  }
+
+  private releaseCompressors(): void {
+    this.zstd?.close();
+    this.zstd = undefined;
   }
 
   /** Stops writing; already-started compressions are left to finish and be discarded. */
@@ -147,6 +163,7 @@ export class ParquetSink {
     this.items = [];
     this.head = 0;
     while (this.running !== undefined) await this.running.catch(() => undefined);
+    this.releaseCompressors();
     if (this.fh !== undefined) {
       await this.fh.close().catch(() => undefined);
       this.fh = undefined;
@@ -216,7 +233,8 @@ export class ParquetSink {
         this.pos += header.byteLength + body.byteLength;
         this.chunkUncompressed += header.byteLength + item.uncompressed;
         this.chunkCompressed += header.byteLength + body.byteLength;
-        this.inFlight -= item.cost;
+        this.inFlight -= item.buffer.byteLength;
+        this.pool.release(item.buffer);
         if (!this.saturated) this.wake();
         return;
       }
