@@ -3,6 +3,13 @@
  * csv-parse (the reference), on every fixture, on hand-written edge cases and
  * on random tables, with the input cut into chunks anywhere (inside multibyte
  * characters, inside quotes, between CR and LF, between the quotes of "").
+ *
+ * Sections: fixtures/csv + a built-in corpus (every split offset, 1-byte
+ * chunks); chunk boundaries at the start of the input (BOM, gzip magic,
+ * leading blank lines); malformed input (typed rejects, physical lines, row
+ * accounting); maxRecordBytes (boundary, resync, 2 MB unterminated quote);
+ * fast-check properties (random RFC 4180 tables, mixed line ends, one bad
+ * record, record size, CSV-ish fuzz). SLUICE_FC_SCALE=10 runs 10x the cases.
  */
 import { isUtf8 } from 'node:buffer';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -420,6 +427,8 @@ describe('malformed input: typed rejects with physical lines, good rows kept', (
       const run = await runReader(chunks, { delimiter: ',', batchRows: 16 });
       accounting(run);
       expect(run.rejects.map((r) => [r.code, r.line])).toEqual(want);
+      // raw is the record's own text.
+      expect(run.rejects.map((r) => r.raw)).toEqual(want.map(([, line]) => lines[line - 1]));
       expect(run.rows).toEqual(rows);
     }
   });
