@@ -22,6 +22,13 @@ function positiveInt(name: string) {
   };
 }
 
+function oneChar(name: string) {
+  return (v: string): string => {
+    if (v.length !== 1) throw new InvalidArgumentError(`${name} must be one character.`);
+    return v;
+  };
+}
+
 function ratio(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1.');
@@ -54,6 +61,9 @@ interface TransformFlags {
   timezone?: string;
   nullMarkers?: string;
   compression?: 'zstd' | 'snappy' | 'none';
+  quote?: string;
+  escape?: string;
+  comment?: string;
 }
 
 function printHuman(s: TransformSummary): void {
@@ -108,6 +118,9 @@ async function transformAction(input: string, flags: TransformFlags): Promise<vo
         ...(flags.header === undefined ? {} : { header: flags.header }),
         ...(flags.timezone === undefined ? {} : { timezone: flags.timezone }),
         ...(flags.nullMarkers === undefined ? {} : { nullMarkers: flags.nullMarkers.split(',') }),
+        ...(flags.quote === undefined ? {} : { quote: flags.quote }),
+        ...(flags.escape === undefined ? {} : { escape: flags.escape }),
+        ...(flags.comment === undefined ? {} : { comment: flags.comment }),
       },
       ...(progress ? { onProgress: progress.update } : {}),
       onNotice: (m) => {
@@ -154,6 +167,9 @@ export function buildProgram(): Command {
     .option('--timezone <tz>', 'IANA zone of timestamps without an offset (default UTC)')
     .option('--null-markers <list>', 'comma-separated values read as null in every column (default: NULL,null,NA,N/A,\\N in typed columns only)')
     .addOption(new Option('--compression <codec>', 'Parquet compression').choices(['zstd', 'snappy', 'none']).default('zstd'))
+    .option('--quote <c>', 'quote character (default "); another one reads through csv-parse', oneChar('--quote'))
+    .option('--escape <c>', 'escape character inside quotes (default: doubled quote); another one reads through csv-parse', oneChar('--escape'))
+    .option('--comment <c>', 'skip lines starting with this character (reads through csv-parse)', oneChar('--comment'))
     .action(async (input: string, flags: TransformFlags) => {
       await transformAction(input, flags);
     });

@@ -257,6 +257,36 @@ describe('bad input', () => {
   });
 });
 
+describe('csv-parse fallback for other dialects', () => {
+  it('reads single quotes and comment lines through csv-parse, with rejects and line numbers', async () => {
+    const out = outDir();
+    const r = await runCli([
+      'transform', join(FIXTURES, 'csv-dialects', 'single-quote-comments.csv'), '--out', out, '--json',
+      '--quote', "'", '--comment', '#', '--max-reject-ratio', '1',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ rows_in: 4, rows_out: 2, rows_rejected: 2, delimiter: ';' });
+    expect(await readParquet(join(out, '*.parquet'), 'id')).toEqual([
+      { id: 1, name: "O'Brien; Pat", amount: 10.5 },
+      { id: 2, name: 'multi\nline', amount: 11 },
+    ]);
+    expect(readRejects(out)).toEqual([
+      expect.objectContaining({ line: 7, code: 'RAGGED_ROW', raw: '3;x' }),
+      expect.objectContaining({ line: 8, code: 'UNCLOSED_QUOTE' }),
+    ]);
+  });
+
+  it('reads backslash escapes with --escape', async () => {
+    const out = outDir();
+    const r = await runCli(['transform', join(FIXTURES, 'csv-dialects', 'backslash-escape.csv'), '--out', out, '--json', '--escape', '\\']);
+    expect(r.code).toBe(0);
+    expect(await readParquet(join(out, '*.parquet'), 'id')).toEqual([
+      { id: 1, name: 'say "hi"' },
+      { id: 2, name: 'back\\slash' },
+    ]);
+  });
+});
+
 describe('late surprises', () => {
   // Fixed-width rows, so the line of a byte offset is known: 1,000,000 rows of
   // "1234,0000001" (13 bytes with LF). The odd value sits between the reader's

@@ -85,13 +85,20 @@ async function* gunzipIfNeeded(chunks: AsyncIterable<Uint8Array>): AsyncIterable
 }
 
 async function* gunzipFrom(it: AsyncIterator<Uint8Array>): AsyncIterable<Uint8Array> {
-  const first = await it.next();
-  if (first.done) return;
-  const head = first.value;
+  // The two magic bytes may arrive in separate chunks. Copy: the source reuses its buffer.
+  let head: Uint8Array = new Uint8Array(0);
+  while (head.length < 2) {
+    const n = await it.next();
+    if (n.done) {
+      if (head.length > 0) yield head;
+      return;
+    }
+    head = Buffer.concat([head, n.value]);
+  }
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     // The raw reader reuses its buffer, so hand the gunzip stream copies.
     async function* all() {
-      yield Buffer.from(head);
+      yield head;
       for (;;) {
         const n = await it.next();
         if (n.done) return;
@@ -129,17 +136,23 @@ async function* gunzipFrom(it: AsyncIterator<Uint8Array>): AsyncIterable<Uint8Ar
 
 async function* transcode(chunks: AsyncIterable<Uint8Array>, encoding: string): AsyncIterable<Uint8Array> {
   if (encoding === 'utf-8') {
-    let first = true;
+    // Hold back the first bytes until three are seen: a BOM may be split over chunks.
+    let head: Uint8Array | undefined = new Uint8Array(0);
     for await (const c of chunks) {
-      if (first) {
-        first = false;
-        if (c.length >= 3 && c[0] === 0xef && c[1] === 0xbb && c[2] === 0xbf) {
-          if (c.length > 3) yield c.subarray(3);
+      if (head !== undefined) {
+        const h: Uint8Array = Buffer.concat([head, c]);
+        if (h.length < 3) {
+          head = h;
           continue;
         }
+        head = undefined;
+        const bom = h[0] === 0xef && h[1] === 0xbb && h[2] === 0xbf;
+        if (h.length > (bom ? 3 : 0)) yield bom ? h.subarray(3) : h;
+        continue;
       }
       yield c;
     }
+    if (head !== undefined && head.length > 0) yield head;
     return;
   }
   // iconv-lite's decoder keeps a partial multibyte sequence between writes, so

@@ -9,7 +9,10 @@
  * into the next one, bounded by `maxRecordBytes`.
  */
 import { open } from 'node:fs/promises';
+import { once } from 'node:events';
 import iconv from 'iconv-lite';
+import { parse as parseStream } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
 import { isUtf8 } from 'node:buffer';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { Reject } from '@sluice/core';
@@ -53,6 +56,18 @@ export interface CsvReadOptions {
   sampleBytes?: number;
   /** Extra sample windows spread across a seekable file (default 24). */
   sampleWindows?: number;
+  /** Quote character (default `"`). Anything else uses the csv-parse fallback. */
+  quote?: string;
+  /** Escape character inside quotes (default: the quote itself, i.e. `""`). Anything else uses the csv-parse fallback. */
+  escape?: string;
+  /** Lines starting with this character are comments (csv-parse fallback). */
+  comment?: string;
+}
+
+/** True when the options ask for a dialect only the csv-parse fallback reads. */
+export function needsCsvParseFallback(o: CsvReadOptions): boolean {
+  const quote = o.quote ?? '"';
+  return quote !== '"' || (o.escape !== undefined && o.escape !== quote) || o.comment !== undefined;
 }
 
 export const DEFAULT_BATCH_ROWS = 65_536;
@@ -222,6 +237,9 @@ export class CsvReader implements CastFailureSink {
           : sniffDelimiter(headBuf, Math.min(headBuf.length, 256 << 10), ended && headBuf.length <= 256 << 10);
     const delim = delimiter.charCodeAt(0);
 
+    if (needsCsvParseFallback(options)) {
+      return CsvReader.openWithCsvParse(source, options, { encoding, delimiter, headBuf, head, ended, it, counter, totalBytes, name });
+    }
     let first = tokenizeFirstRecord(headBuf, 0, headBuf.length, ended, delim);
     while (!first && !ended) {
       // A header longer than the sample: read on (bounded by maxRecordBytes).
@@ -263,16 +281,7 @@ export class CsvReader implements CastFailureSink {
     }
     const names = uniqueNames(hasHeader ? first.fields.map((f) => fieldText(headBuf, f.start, f.end, f.flag)) : first.fields.map((_, i) => `column_${i + 1}`));
 
-    const pinned = options.pinned ?? {};
-    const unknown = Object.keys(pinned).filter((k) => !names.includes(k));
-    if (unknown.length > 0) {
-      throw new CsvError('BAD_SCHEMA', `--schema names column(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')} that the input does not have; the columns are ${names.map((n) => JSON.stringify(n)).join(', ')}`);
-    }
-    const columns: ColumnSpec[] = names.map((n, i) => {
-      if (options.allText) return { name: n, type: 'text', pinned: true };
-      const p = pinned[n];
-      return p ? { name: n, type: p, pinned: true } : { name: n, type: types[i]!, pinned: false };
-    });
+    const columns = CsvReader.applyPins(names, types, options);
 
     // Text bytes per row per column, to size builders once.
     const textHints = columns.map((c, ci) => {
@@ -291,6 +300,73 @@ export class CsvReader implements CastFailureSink {
       await it.return?.();
     }
     return new CsvReader(source, options, plan, counter, totalBytes, replay, textHints);
+  }
+
+  private static async openWithCsvParse(
+    source: CsvSource,
+    options: CsvReadOptions,
+    h: {
+      encoding: string;
+      delimiter: string;
+      headBuf: Uint8Array;
+      head: Uint8Array[];
+      ended: boolean;
+      it: AsyncIterator<Uint8Array>;
+      counter: ByteCounter;
+      totalBytes: number | undefined;
+      name: string;
+    },
+  ): Promise<CsvReader> {
+    // Records of the head sample (the last, maybe cut, record is dropped unless the input ended).
+    const text = utf8.decode(h.headBuf);
+    const cut = h.ended ? text.length : Math.max(text.lastIndexOf('\n'), 0);
+    let records: string[][];
+    try {
+      records = parseSync(text.slice(0, cut), { ...csvParseDialect(h.delimiter, options), relax_column_count: true, skip_records_with_error: true }) as string[][];
+    } catch (e) {
+      throw new CsvError('BAD_RECORD', `csv-parse could not read the head of ${h.name}: ${(e as Error).message}`, { cause: e });
+    }
+    if (records.length === 0) {
+      await h.it.return?.();
+      throw new CsvError('EMPTY_INPUT', `${h.name} has no record: there is no header or row to read; check the upstream extract`, { source: h.name });
+    }
+    const ncols = records[0]!.length;
+    const markers = (options.nullMarkers ?? DEFAULT_NULL_MARKERS).map((m) => enc.encode(m));
+    const bodyRecords = records.slice(1).filter((r) => r.length === ncols);
+    const bodyGrid = new Grid(ncols, Math.max(1, bodyRecords.length));
+    const bodyBuf = layoutRecords(bodyRecords, ncols, bodyGrid);
+    const bodyTypes = bodyRecords.length > 0 ? inferTypes([{ buf: bodyBuf, grid: bodyGrid }], ncols, markers).types : undefined;
+    const firstGrid = new Grid(ncols, 1);
+    const firstBuf = layoutRecords([records[0]!], ncols, firstGrid);
+    const firstFields = Array.from({ length: ncols }, (_, c) => ({ start: firstGrid.start[c]!, end: firstGrid.end[c]!, flag: firstGrid.flags[c]! }));
+    const hasHeader = options.header ?? sniffHeader({ buf: firstBuf, fields: firstFields }, bodyTypes, markers);
+    let types: ColumnType[];
+    if (hasHeader) types = bodyTypes ?? new Array<ColumnType>(ncols).fill('text');
+    else {
+      const all = records.filter((r) => r.length === ncols);
+      const g = new Grid(ncols, Math.max(1, all.length));
+      types = inferTypes([{ buf: layoutRecords(all, ncols, g), grid: g }], ncols, markers).types;
+    }
+    const names = uniqueNames(hasHeader ? records[0]! : records[0]!.map((_, i) => `column_${i + 1}`));
+    const columns = CsvReader.applyPins(names, types, options);
+    const plan: CsvPlan = { delimiter: h.delimiter, encoding: h.encoding, hasHeader, columns, schema: arrowSchema(columns) };
+    let replay: CsvReader['replay'];
+    if (source.kind === 'stream') replay = { head: h.head, rest: h.it };
+    else await h.it.return?.();
+    return new CsvReader(source, options, plan, h.counter, h.totalBytes, replay, columns.map(() => 16));
+  }
+
+  private static applyPins(names: string[], types: ColumnType[], options: CsvReadOptions): ColumnSpec[] {
+    const pinned = options.pinned ?? {};
+    const unknown = Object.keys(pinned).filter((k) => !names.includes(k));
+    if (unknown.length > 0) {
+      throw new CsvError('BAD_SCHEMA', `--schema names column(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')} that the input does not have; the columns are ${names.map((n) => JSON.stringify(n)).join(', ')}`);
+    }
+    return names.map((n, i) => {
+      if (options.allText) return { name: n, type: 'text', pinned: true };
+      const p = pinned[n];
+      return p ? { name: n, type: p, pinned: true } : { name: n, type: types[i]!, pinned: false };
+    });
   }
 
   /**
@@ -353,6 +429,7 @@ export class CsvReader implements CastFailureSink {
     let line = 1;
     let headerPending = this.plan.hasHeader;
     let skippingLine = false;
+    let skipLF = false;
     let carry: Uint8Array = new Uint8Array(0);
     const tokRejects: TokenReject[] = [];
     const out: CsvChunk[] = [];
@@ -370,15 +447,53 @@ export class CsvReader implements CastFailureSink {
       this.dropCount = 0;
     };
 
+    /** Casts the grid's rows column by column, in segments that fit the current batch. */
+    const ingest = (block: Uint8Array) => {
+      ctx.buf = block;
+      this.curBuf = block;
+      let r = 0;
+      while (r < grid.rows) {
+        const n = Math.min(grid.rows - r, this.batchRows - k);
+        for (let c = 0; c < ncols; c++) fillColumn(ctx, c, r, r + n, builders[c]!, k, columns[c]!.pinned);
+        k += n;
+        r += n;
+        if (k === this.batchRows || this.textBytes(builders) > this.batchBytes) flush();
+      }
+    };
+
+    if (needsCsvParseFallback(this.options)) {
+      // Dialects the byte tokenizer does not speak go through csv-parse; its
+      // records are laid out as a block + grid so the same casts apply.
+      for await (const group of csvParseGroups(this.inputChunks(), this.plan, this.options, (l, code, message, raw) => this.rejectText(l, code, message, raw))) {
+        this.stats.rowsIn += group.rows.length + group.rejected;
+        const block = layoutRecords(group.rows, ncols, grid, delim);
+        ingest(block);
+        for (const o of out.splice(0)) yield o;
+        if (this.pendingRejects.length > 64 && this.widenings.length === 0) yield { rejects: this.takeRejects() };
+      }
+      flush();
+      this.stats.bytesRead = this.counter.bytesRead;
+      for (const o of out.splice(0)) yield o;
+      const rest = this.takeRejects();
+      if (rest.length > 0) yield { rejects: rest };
+      return;
+    }
+
     const processBlock = (block: Uint8Array, isLast: boolean) => {
       let pos = 0;
       const len = block.length;
+      if (skipLF) {
+        if (len === 0 && !isLast) return;
+        if (block[0] === 0x0a) pos = 1;
+        skipLF = false;
+      }
       if (skippingLine) {
-        const e = findLineEnd(block, 0, len);
+        const e = findLineEnd(block, pos, len);
         if (e === len && !isLast) {
           carry = new Uint8Array(0);
           return;
         }
+        if (block[e] === 0x0d && e + 1 === len && !isLast) skipLF = true;
         pos = skipLineEnd(block, e, len);
         line++;
         skippingLine = false;
@@ -406,26 +521,19 @@ export class CsvReader implements CastFailureSink {
       }
       this.stats.rowsIn += grid.rows + tokRejects.length;
       for (const t of tokRejects) this.reject(block, t.start, t.end, t.line, t.code, t.message);
-      // Cast column by column, in segments that fit the current batch.
-      ctx.buf = block;
-      this.curBuf = block;
-      let r = 0;
-      while (r < grid.rows) {
-        const n = Math.min(grid.rows - r, this.batchRows - k);
-        for (let c = 0; c < ncols; c++) fillColumn(ctx, c, r, r + n, builders[c]!, k, columns[c]!.pinned);
-        k += n;
-        r += n;
-        if (k === this.batchRows || this.textBytes(builders) > this.batchBytes) flush();
-      }
+      ingest(block);
       line = res.line;
       carry = block.subarray(res.consumed);
-      if (!isLast && carry.length > this.maxRecordBytes) {
+      // The carry may end in a CR whose LF has not arrived: allow that one byte.
+      if (!isLast && carry.length > this.maxRecordBytes + 1) {
         // An unterminated quote (or a wrong delimiter) would swallow the rest of
         // the file: reject the record's first line and resume after it.
         this.stats.rowsIn++;
         const e = findLineEnd(carry, 0, carry.length);
         this.reject(carry, 0, Math.min(e, 1024), line, 'RECORD_TOO_LARGE', `record starting at line ${line} is over the ${this.maxRecordBytes}-byte limit (an unclosed quote?); fix the quoting or raise --max-record-bytes`, true);
         if (e < carry.length) {
+          // A CR at the very end may be the first half of CRLF: drop a leading LF next.
+          if (carry[e] === 0x0d && e + 1 === carry.length) skipLF = true;
           carry = carry.slice(skipLineEnd(carry, e, carry.length));
           line++;
         } else {
@@ -491,6 +599,13 @@ export class CsvReader implements CastFailureSink {
     this.pendingRejects.push(rej);
   }
 
+  private rejectText(line: number, code: Reject['code'], message: string, raw: string): void {
+    this.stats.rowsRejected++;
+    const rej: Reject = { line, code, message, raw: raw.length > RAW_LIMIT ? raw.slice(0, RAW_LIMIT) : raw };
+    if (raw.length > RAW_LIMIT) rej.raw_truncated = true;
+    this.pendingRejects.push(rej);
+  }
+
   /** @internal called by the column casts. */
   castFailed(r: number, col: number, k: number): void {
     const bit = 1 << (k & 7);
@@ -525,6 +640,105 @@ export class CsvReader implements CastFailureSink {
     );
     void k;
   }
+}
+
+function csvParseDialect(delimiter: string, o: CsvReadOptions) {
+  const quote = o.quote ?? '"';
+  return {
+    delimiter,
+    quote,
+    escape: o.escape ?? quote,
+    ...(o.comment === undefined ? {} : { comment: o.comment }),
+    skip_empty_lines: true,
+  };
+}
+
+/**
+ * Writes string records into one UTF-8 block and points the grid at their
+ * fields, so csv-parse output goes through the same column casts. Empty
+ * fields are null (csv-parse does not say whether they were quoted).
+ */
+export function layoutRecords(records: readonly string[][], ncols: number, grid: Grid, delimiter = 0x2c): Uint8Array {
+  grid.reset();
+  let bytes = 0;
+  for (const r of records) for (const f of r) bytes += f.length * 3 + 1;
+  const buf = new Uint8Array(bytes);
+  let w = 0;
+  for (const rec of records) {
+    grid.ensureRow();
+    const base = grid.rows * ncols;
+    const rowStart = w;
+    for (let c = 0; c < ncols; c++) {
+      // Fields are separated by the delimiter so a row's bytes read as a record in rejects.
+      if (c > 0) buf[w++] = delimiter;
+      const f = rec[c] ?? '';
+      const { written } = enc.encodeInto(f, buf.subarray(w));
+      grid.start[base + c] = w;
+      w += written;
+      grid.end[base + c] = w;
+      grid.flags[base + c] = 0;
+    }
+    grid.rowStart[grid.rows] = rowStart;
+    grid.rowEnd[grid.rows] = w;
+    grid.rowLine[grid.rows] = (rec as string[] & { line?: number }).line ?? 0;
+    grid.rows++;
+  }
+  return buf;
+}
+
+/** Records from csv-parse in groups, with ragged and malformed records reported as rejects. */
+async function* csvParseGroups(
+  chunks: AsyncIterable<Uint8Array>,
+  plan: CsvPlan,
+  options: CsvReadOptions,
+  reject: (line: number, code: Reject['code'], message: string, raw: string) => void,
+): AsyncGenerator<{ rows: string[][]; rejected: number }> {
+  const ncols = plan.columns.length;
+  let rejected = 0;
+  const parser = parseStream({
+    ...csvParseDialect(plan.delimiter, options),
+    relax_column_count: true,
+    info: true,
+    raw: true,
+    skip_records_with_error: true,
+    from: plan.hasHeader ? 2 : 1,
+    max_record_size: options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+    on_skip: (err: { code?: string; message: string; lines?: number } | undefined, raw: string | undefined) => {
+      rejected++;
+      const code = err?.code === 'CSV_QUOTE_NOT_CLOSED' ? 'UNCLOSED_QUOTE' : err?.code === 'CSV_MAX_RECORD_SIZE' ? 'RECORD_TOO_LARGE' : 'BAD_RECORD';
+      reject(err?.lines ?? 0, code, `${err?.message ?? 'malformed record'} (csv-parse)`, raw ?? '');
+    },
+  });
+  const feed = (async () => {
+    try {
+      // The byte source reuses its buffer: hand csv-parse copies.
+      for await (const c of chunks) if (!parser.write(Buffer.from(c))) await once(parser, 'drain');
+      parser.end();
+    } catch (e) {
+      parser.destroy(e as Error);
+    }
+  })();
+  let rows: string[][] = [];
+  for await (const item of parser as AsyncIterable<{ record: string[]; raw: string; info: { lines: number } }>) {
+    const raw = item.raw.replace(/\r?\n$|\r$/, '');
+    const lines = raw.split(/\r\n|\n|\r/).length;
+    const line = item.info.lines - lines + 1;
+    if (item.record.length !== ncols) {
+      rejected++;
+      reject(line, 'RAGGED_ROW', `expected ${ncols} fields, found ${item.record.length}; fix the row or check the delimiter`, raw);
+      continue;
+    }
+    const rec = item.record as string[] & { line?: number };
+    rec.line = line;
+    rows.push(rec);
+    if (rows.length >= 4096) {
+      yield { rows, rejected };
+      rows = [];
+      rejected = 0;
+    }
+  }
+  await feed;
+  if (rows.length > 0 || rejected > 0) yield { rows, rejected };
 }
 
 async function isGzipFile(path: string): Promise<boolean> {

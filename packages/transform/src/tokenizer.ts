@@ -191,9 +191,11 @@ export function tokenize(
         }
         if (p < limit) {
           const c = buf[p];
-          if (c !== delim && c !== LF && c !== CR && badCode === undefined) {
-            badCode = 'INVALID_CLOSING_QUOTE';
-            badMessage = `unexpected character after the closing quote of field ${nf + 1}; quote the whole field and double any quote inside it ("")`;
+          if (c !== delim && c !== LF && c !== CR) {
+            if (badCode === undefined) {
+              badCode = 'INVALID_CLOSING_QUOTE';
+              badMessage = `unexpected character after the closing quote of field ${nf + 1}; quote the whole field and double any quote inside it ("")`;
+            }
             // Skip the rest of this field as plain bytes.
             while (p < limit) {
               const d = buf[p];
@@ -260,13 +262,21 @@ export function tokenize(
       continue;
     }
     if (recEnd - recStart > maxRecordBytes) {
+      // Reject the record's first physical line and resume after it: the same
+      // outcome a streaming reader reaches when the record overflows its carry,
+      // so the result does not depend on where chunks happen to split.
+      const eol = line - recLine > 1 ? findLineEnd(buf, recStart, limit) : recEnd;
       rejects.push({
         line: recLine,
         start: recStart,
-        end: recEnd,
+        end: eol,
         code: 'RECORD_TOO_LARGE',
-        message: `record is ${recEnd - recStart} bytes, over the ${maxRecordBytes}-byte limit; check the delimiter and quoting, or raise --max-record-bytes`,
+        message: `record starting at line ${recLine} is over the ${maxRecordBytes}-byte limit (an unclosed quote?); fix the quoting or raise --max-record-bytes`,
       });
+      if (eol !== recEnd) {
+        line = recLine + 1;
+        p = skipLineEnd(buf, eol, limit);
+      }
       continue;
     }
     if (badCode !== undefined) {
@@ -354,7 +364,8 @@ export function tokenizeFirstRecord(
   grid.reset();
   const rejects: TokenReject[] = [];
   const res = tokenize(buf, from, limit, isLast, delim, line, grid, rejects, Number.MAX_SAFE_INTEGER, 1);
-  if (res.consumed === from) return undefined;
+  // Nothing complete yet, or only blank lines so far: the caller reads on.
+  if (res.consumed === from || (rejects.length === 0 && grid.rows === 0)) return undefined;
   const rej = rejects[0];
   // With MAX_COLUMNS expected, a normal record comes back as a RAGGED_ROW reject
   // that still carries its field count and boundaries.
