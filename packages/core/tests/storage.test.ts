@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SluiceError } from '@sluice/core';
-import { FolderStorage, S3Storage, createS3Client, openStorage } from '@sluice/core/storage';
+import { createHash } from 'node:crypto';
+import { FolderStorage, S3Storage, createS3Client, openStorage, partSizeFor, uploadStream } from '@sluice/core/storage';
 import { bytes, describeStorageConformance } from './storage-conformance.js';
 import { startS3rver } from './support/s3rver.js';
 import type { S3rverHandle } from './support/s3rver.js';
@@ -90,5 +91,29 @@ describe('S3Storage specifics', () => {
     const st = new FolderStorage(dir);
     await st.put('a/b.txt', (async function* () { yield Buffer.from('hi'); })());
     expect(await readdir(join(dir, '.sluice-tmp'))).toEqual([]);
+  });
+});
+
+describe('uploadStream (multipart with a reused buffer pool)', () => {
+  it('uploads 40 MiB in 5 MiB parts with never more than queueSize + 1 buffers', async () => {
+    await s3.createBucket('pool-test');
+    const client = s3.client();
+    const data = bytes(40 * 1024 * 1024 + 7, 21);
+    async function* body(): AsyncIterable<Uint8Array> {
+      for (let i = 0; i < data.length; i += 100_000) yield data.subarray(i, i + 100_000);
+    }
+    const out = await uploadStream(body(), { client, bucket: 'pool-test', key: 'big.bin', partSizeBytes: 5 * 1024 * 1024, queueSize: 2 });
+    expect(out).toMatchObject({ size: data.length, parts: 9, buffers: 3 });
+    const st = new S3Storage('pool-test', '', { client });
+    const h = createHash('sha256');
+    for await (const c of await st.read('big.bin')) h.update(c as Buffer);
+    expect(h.digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+  });
+
+  it('raises the part size when a known size would need too many parts', () => {
+    expect(partSizeFor(5 * 1024 * 1024, undefined)).toBe(5 * 1024 * 1024);
+    expect(partSizeFor(5 * 1024 * 1024, 1024 ** 3)).toBe(5 * 1024 * 1024);
+    const p = partSizeFor(5 * 1024 * 1024, 100 * 1024 ** 3);
+    expect(Math.ceil((100 * 1024 ** 3) / p)).toBeLessThanOrEqual(10_000);
   });
 });

@@ -39,7 +39,7 @@ export interface ExtractOptions extends RetryOptions {
   stallTimeoutMs?: number;
   /** Extra HTTP request headers (e.g. Authorization). Never logged or stored. */
   headers?: Record<string, string>;
-  /** S3 multipart part size. Default 8 MiB. */
+  /** S3 multipart part size. Default 5 MiB (raised automatically for huge known sizes). */
   partSizeBytes?: number;
   /** S3 parts in flight. Default 2. */
   queueSize?: number;
@@ -87,6 +87,7 @@ interface OpenedSource {
   lastModified?: string;
   contentType?: string;
   contentEncoding?: string;
+  contentLength?: number;
   /** Known before reading the body (local files are hashed first). */
   knownSha256?: string;
   body: AsyncIterable<Uint8Array>;
@@ -242,6 +243,7 @@ async function openSource(ctx: RunContext, ref: SourceRef, prevEtag: string | un
       if (src.lastModified !== undefined) o.lastModified = src.lastModified;
       if (src.contentType !== undefined) o.contentType = src.contentType;
       if (src.contentEncoding !== undefined) o.contentEncoding = src.contentEncoding;
+      if (src.contentLength !== undefined) o.contentLength = src.contentLength;
       return o;
     }
     case 'file': {
@@ -250,6 +252,7 @@ async function openSource(ctx: RunContext, ref: SourceRef, prevEtag: string | un
       const body = readLocalFile(ref.path);
       return {
         knownSha256,
+        contentLength: st.size,
         lastModified: st.mtime.toUTCString(),
         body,
         close: () => (body as unknown as { destroy(): void }).destroy(),
@@ -261,7 +264,7 @@ async function openSource(ctx: RunContext, ref: SourceRef, prevEtag: string | un
       if (!head) throw extractError('NOT_FOUND', `no object at s3://${ref.bucket}/${ref.key}; check the bucket and key`);
       if (prevEtag && head.etag === prevEtag) return { notModified: true, etag: head.etag, body: (async function* () {})(), close: () => undefined };
       const body = await readS3Object(client, ref.bucket, ref.key, head.etag ? { ifMatch: head.etag } : {});
-      const o: OpenedSource = { body, close: () => body.destroy() };
+      const o: OpenedSource = { body, contentLength: head.size, close: () => body.destroy() };
       if (head.etag) o.etag = head.etag;
       if (head.lastModified) o.lastModified = head.lastModified.toUTCString();
       if (head.contentType) o.contentType = head.contentType;
@@ -293,7 +296,10 @@ async function land(ctx: RunContext, ref: SourceRef, name: string, key: string):
     };
     const staged = stagingKey(randomUUID(), name);
     try {
-      await dest.put(staged, tee(), { ...(ctx.options.signal ? { signal: ctx.options.signal } : {}) });
+      await dest.put(staged, tee(), {
+        ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+        ...(src.contentLength !== undefined ? { sizeHint: src.contentLength } : {}),
+      });
     } catch (e) {
       src.close();
       if (e instanceof SluiceError && e.code === 'SOURCE_RESTART') {

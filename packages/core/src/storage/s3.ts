@@ -11,14 +11,19 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { uploadStream } from './multipart.js';
 import { SluiceError } from '../errors.js';
 import { assertSafeKey, joinKey } from './keys.js';
 import type { MoveOptions, ObjectInfo, PutOptions, PutResult, ReadOptions, Storage, StorageBody } from './types.js';
 
-/** 8 MiB parts × queue of 2: at most ~3 parts (24 MiB) buffered, safe in a 128 MB Lambda. */
-export const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
+/**
+ * 5 MiB (S3's minimum) × queue of 2: three reused part buffers, 15 MiB in all.
+ * Measured against 8 MiB parts in docs/decisions/011-multipart-buffer-pool.md:
+ * ~13 MiB less peak RSS, same loopback throughput. Parts grow automatically
+ * when the size is known and would need more than 10,000 parts.
+ */
+export const DEFAULT_PART_SIZE_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_QUEUE_SIZE = 2;
 /** S3's limit for a single CopyObject; larger objects are copied part by part. */
 const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
@@ -27,7 +32,7 @@ const COPY_PART_BYTES = 512 * 1024 ** 2;
 export interface S3StorageOptions {
   /** Pass a client to share it (and its connections) or to instrument it; default: {@link createS3Client}. */
   client?: S3Client;
-  /** Multipart part size in bytes (≥ 5 MiB). Memory use is about `partSize × (queueSize + 1)`. */
+  /** Multipart part size in bytes (≥ 5 MiB). Memory use is `partSize × (queueSize + 1)`. */
   partSizeBytes?: number;
   /** Parts uploaded in parallel. */
   queueSize?: number;
@@ -100,58 +105,36 @@ export class S3Storage implements Storage {
   }
 
   /**
-   * Streams `body` into the key. lib-storage runs with `leavePartsOnError` so
-   * that *we* send AbortMultipartUpload: lib-storage's own abort would replace
-   * the original error with the abort's error when the abort fails (s3rver
-   * answers it with MethodNotAllowed). Cancellation destroys the body stream
-   * rather than using lib-storage's AbortController, so the upload settles
-   * (and its UploadId is known) before we abort it.
+   * Streams `body` into the key with {@link uploadStream}: a fixed pool of
+   * part buffers, a single PutObject for small bodies, and on failure our own
+   * AbortMultipartUpload whose failure (s3rver answers MethodNotAllowed) is
+   * reported through `onAbortFailure`, never thrown over the original error.
    */
   async put(key: string, body: StorageBody, options: PutOptions = {}): Promise<PutResult> {
     const Key = this.objectKey(key);
-    let size = 0;
     const signal = options.signal;
-    const counted = Readable.from(
-      (async function* () {
-        for await (const chunk of body) {
-          if (signal?.aborted) throw abortReason(signal);
-          size += chunk.byteLength;
-          yield chunk;
-        }
-        if (signal?.aborted) throw abortReason(signal);
-      })(),
-      { objectMode: false, highWaterMark: 64 * 1024 },
-    );
-    const onAbort = (): void => {
-      counted.destroy(abortReason(signal as AbortSignal) as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const params: ConstructorParameters<typeof Upload>[0]['params'] = { Bucket: this.bucket, Key, Body: counted };
-    if (options.metadata) params.Metadata = options.metadata;
-    if (options.contentType) params.ContentType = options.contentType;
-    const upload = new Upload({
-      client: this.client,
-      params,
-      partSize: this.partSizeBytes,
-      queueSize: this.queueSize,
-      leavePartsOnError: true,
-    });
     try {
-      const out = await upload.done();
-      const result: PutResult = { key, size };
-      if (out.ETag) result.etag = out.ETag;
+      const out = await uploadStream(body, {
+        client: this.client,
+        bucket: this.bucket,
+        key: Key,
+        partSizeBytes: partSizeFor(this.partSizeBytes, options.sizeHint),
+        queueSize: this.queueSize,
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...(options.contentType ? { contentType: options.contentType } : {}),
+        ...(signal ? { signal } : {}),
+        onAbortFailure: (i) => this.onAbortFailure?.({ bucket: this.bucket, key: Key, uploadId: i.uploadId, error: i.error }),
+      });
+      const result: PutResult = { key, size: out.size };
+      if (out.etag) result.etag = out.etag;
       return result;
     } catch (e) {
-      counted.destroy();
-      if (upload.uploadId) await this.abortMultipart(Key, upload.uploadId);
       const original = signal?.aborted ? abortReason(signal) : e;
       if (original instanceof SluiceError) throw original;
       throw new SluiceError('IO', `upload to s3://${this.bucket}/${Key} failed: ${errorText(original)}; nothing was written at that key`, {
         cause: original,
         retryable: true,
       });
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -258,6 +241,12 @@ export class S3Storage implements Storage {
       ContinuationToken = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (ContinuationToken);
   }
+}
+
+/** The configured part size, raised when a known size would need more than ~9,000 parts. */
+export function partSizeFor(partSizeBytes: number, sizeHint: number | undefined): number {
+  if (sizeHint === undefined || sizeHint <= 0) return partSizeBytes;
+  return Math.max(partSizeBytes, Math.ceil(sizeHint / 9_000 / (1024 * 1024)) * 1024 * 1024);
 }
 
 /** HEAD an object; `undefined` when it does not exist. */

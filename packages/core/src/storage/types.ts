@@ -20,6 +20,8 @@ export interface PutOptions {
   /** User metadata; keys lower-case ASCII, values ASCII (they travel as HTTP headers on S3). */
   metadata?: Record<string, string>;
   contentType?: string;
+  /** Expected size in bytes, when known: lets S3 pick a part size that stays under 10,000 parts. */
+  sizeHint?: number;
   /** Aborting fails the put: nothing appears at the key and any multipart upload is aborted. */
   signal?: AbortSignal;
 }

@@ -385,7 +385,14 @@ describe('resilience (loopback servers that misbehave on purpose)', () => {
     });
     const ac = new AbortController();
     const aborts = s3.abortRequests().length;
-    setTimeout(() => ac.abort(Object.assign(new Error('deadline'), { code: 'TIMEOUT' })), 150);
+    // Cancel once the multipart upload exists (the first 5 MiB part is on its way).
+    const created = s3.requests.filter((r) => r.createdUploadId).length;
+    const poll = setInterval(() => {
+      if (s3.requests.filter((r) => r.createdUploadId).length > created) {
+        clearInterval(poll);
+        ac.abort(Object.assign(new Error('deadline'), { code: 'TIMEOUT' }));
+      }
+    }, 5);
     const err = await extractToRawZone(opts(`${srv.url}/data.bin`, { signal: ac.signal, stallTimeoutMs: 10_000 })).catch((e: unknown) => e as Error);
     expect(err.message).toMatch(/deadline/);
     expect(s3.abortRequests().length).toBe(aborts + 1);
