@@ -234,6 +234,14 @@ describe('bad input', () => {
     expect(r.json!.peak_rss_bytes as number).toBeLessThan(400 << 20);
   });
 
+  it('reads a headerless file whose first record is malformed, rejecting that record', async () => {
+    const out = outDir();
+    const r = await runCli(['transform', '-', '--out', out, '--json', '--no-header', '--max-reject-ratio', '0.5'], { stdin: 'a"b,c\n1,2\n3,4\n' });
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ rows_in: 3, rows_out: 2, rows_rejected: 1 });
+    expect(readRejects(out)).toEqual([expect.objectContaining({ line: 1, code: 'INVALID_OPENING_QUOTE', raw: 'a"b,c' })]);
+  });
+
   it('fails clearly on an empty file', async () => {
     const out = outDir();
     const r = await runCli(['transform', csv('empty.csv'), '--out', out, '--json']);

@@ -31,7 +31,7 @@ export interface TokenReject {
   end: number;
   code: CsvErrorCode;
   message: string;
-  /** Number of fields found (RAGGED_ROW only). */
+  /** Number of fields found (RAGGED_ROW and quote errors). */
   fields?: number;
 }
 
@@ -280,7 +280,7 @@ export function tokenize(
       continue;
     }
     if (badCode !== undefined) {
-      rejects.push({ line: recLine, start: recStart, end: recEnd, code: badCode, message: badMessage });
+      rejects.push({ line: recLine, start: recStart, end: recEnd, code: badCode, message: badMessage, fields: nf });
       continue;
     }
     if (nf !== ncols) {
@@ -369,8 +369,10 @@ export function tokenizeFirstRecord(
   const rej = rejects[0];
   // With MAX_COLUMNS expected, a normal record comes back as a RAGGED_ROW reject
   // that still carries its field count and boundaries.
+  // A malformed first record still tells the column count (its quote error is
+  // reported when the record is read as data).
   const nf = rej?.fields ?? (grid.rows === 1 ? MAX_COLUMNS : 0);
-  if (rej && rej.code !== 'RAGGED_ROW') return undefined;
+  if (rej && rej.fields === undefined) return undefined;
   const fields = [];
   for (let i = 0; i < Math.min(nf, MAX_COLUMNS); i++) {
     fields.push({ start: grid.start[i]!, end: grid.end[i]!, flag: grid.flags[i]! });
