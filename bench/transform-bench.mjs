@@ -313,6 +313,12 @@ function report(results, files, opt, tools) {
     ` CPU = user+sys seconds of the tree. Load average before/after: ${LOAD_START} / ${loadavg()}` +
     ' (the cores are shared; wall times move with other load, CPU times much less).' +
     (opt.sluiceArgs.length ? ` sluice extra args: \`${opt.sluiceArgs.join(' ')}\`.` : ''));
+  const busy = Math.max(Number(LOAD_START.split(' ')[0]), os.loadavg()[0]);
+  if (busy > cpu.length * 0.75) {
+    L.push('');
+    L.push(`**Warning:** the 1-minute load average reached ${busy.toFixed(2)} on ${cpu.length} CPUs; other work shared ` +
+      'the cores, so wall times (and the wall ratio) are unreliable in this run. Compare CPU seconds, or rerun on an idle machine.');
+  }
   L.push('');
   L.push('| File | Rows | Tool | Median wall (s) | Peak RSS (MiB) | MB/s | Median CPU (s) | All runs, wall (s) |');
   L.push('|---|---:|---|---:|---:|---:|---:|---|');
