@@ -65,6 +65,16 @@ export class ColumnBuilder {
     }
   }
 
+  /** Makes the builder empty again so its buffers can hold another batch. */
+  reset(): void {
+    this.validity.fill(0);
+    this.bits?.fill(0);
+    this.nullCount = 0;
+    this.byteLen = 0;
+    // Value slots of numeric columns need no clearing: every valid slot is
+    // written, and null slots are masked by the validity bitmap.
+  }
+
   /** Grows the text buffer to hold `extra` more bytes. */
   reserveBytes(extra: number): Uint8Array {
     const need = this.byteLen + extra;

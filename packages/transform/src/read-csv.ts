@@ -438,6 +438,9 @@ export class CsvReader implements CastFailureSink {
       if (k === 0 && this.dropCount === 0) return;
       if (this.widenings.length === 0) {
         const batch = buildBatch(schema, columns, builders, k, this.drop, this.dropCount);
+        // Without dropped rows the batch views the builders' buffers directly;
+        // remember them so release(batch) can hand them back for reuse.
+        if (this.dropCount === 0) this.lent.set(batch, builders);
         this.stats.rowsOut += batch.numRows;
         out.push({ batch, rejects: this.takeRejects() });
       }
@@ -576,7 +579,28 @@ export class CsvReader implements CastFailureSink {
     return n;
   }
 
+  /**
+   * Returns a batch's buffers for reuse by a later batch. Call it only when
+   * nothing reads the batch any more (e.g. after the Parquet writer has encoded
+   * it): recycled buffers keep RSS flat instead of leaving the GC to free a
+   * few MB of typed arrays per batch whenever it gets round to it.
+   */
+  release(batch: RecordBatch): void {
+    const b = this.lent.get(batch);
+    if (!b) return;
+    this.lent.delete(batch);
+    if (this.spare.length < 2) this.spare.push(b);
+  }
+
+  private readonly lent = new WeakMap<RecordBatch, ColumnBuilder[]>();
+  private spare: ColumnBuilder[][] = [];
+
   private newBuilders(): ColumnBuilder[] {
+    const reuse = this.spare.pop();
+    if (reuse) {
+      for (const b of reuse) b.reset();
+      return reuse;
+    }
     return this.plan.columns.map((c, i) => new ColumnBuilder(c.type, this.batchRows, Math.min(this.textHints[i]! * this.batchRows, this.batchBytes)));
   }
 
