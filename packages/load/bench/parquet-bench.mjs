@@ -200,7 +200,8 @@ function generator(state) {
 
 async function runSluice(outDir, compression, state) {
   const { writeParquetFiles } = await import('@sluice/load');
-  const res = await writeParquetFiles(generator(state), schema, { outDir, compression });
+  const extra = process.env.SLUICE_BENCH_OPTS ? JSON.parse(process.env.SLUICE_BENCH_OPTS) : {};
+  const res = await writeParquetFiles(generator(state), schema, { outDir, compression, ...extra });
   return { rows: res.rows, bytes: res.bytes };
 }
 

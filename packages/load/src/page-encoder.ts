@@ -66,8 +66,12 @@ export class PageBufferPool {
     this.pooled += size;
   }
 
+  /** Quarter steps between powers of two: at most 25% slack per buffer. */
   static sizeClass(n: number): number {
-    return n <= 4096 ? 4096 : 2 ** Math.ceil(Math.log2(n));
+    if (n <= 4096) return 4096;
+    const base = 2 ** Math.floor(Math.log2(n - 1));
+    const step = base / 4;
+    return base + Math.ceil((n - base) / step) * step;
   }
 }
 

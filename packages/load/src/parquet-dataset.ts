@@ -37,9 +37,11 @@ export interface ParquetDatasetOptions {
   zstdLevel?: number;
   /**
    * Advanced: uncompressed page bytes allowed between encoding and the file
-   * (compressions in flight); `write()` waits beyond it. Default 16 MiB.
+   * (compressions in flight); `write()` waits beyond it. Default 8 MiB.
    */
   maxInFlightBytes?: number;
+  /** Advanced: zstd streams in the compression worker; default 2 (3 with more than 2 cores). */
+  compressionThreads?: number;
 }
 
 export interface ParquetDatasetWriter {
@@ -114,7 +116,7 @@ class DatasetWriter implements ParquetDatasetWriter {
         codec: opts.compression,
         zstdLevel: opts.zstdLevel,
         maxInFlightBytes: opts.maxInFlightBytes,
-        compressionThreads: defaultCompressionThreads(),
+        compressionThreads: opts.compressionThreads,
         createdBy: CREATED_BY,
       },
     );
@@ -321,7 +323,8 @@ export async function openParquetDataset(schema: Schema, options: ParquetDataset
     maxRowsPerFile: positiveInt('maxRowsPerFile', options.maxRowsPerFile, 1_000_000),
     rowGroupRows: positiveInt('rowGroupRows', options.rowGroupRows, 65_536),
     pageSizeBytes: positiveInt('pageSizeBytes', options.pageSizeBytes, 1 << 20),
-    maxInFlightBytes: positiveInt('maxInFlightBytes', options.maxInFlightBytes, 16 << 20),
+    maxInFlightBytes: positiveInt('maxInFlightBytes', options.maxInFlightBytes, 8 << 20),
+    compressionThreads: positiveInt('compressionThreads', options.compressionThreads, defaultCompressionThreads()),
   };
   const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const stagingDir = join(options.outDir, `_staging-${runId}`);

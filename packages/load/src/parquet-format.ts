@@ -210,7 +210,7 @@ export function encodeFileMetaData(meta: FileMeta): Uint8Array {
     w.i64(3, rg.numRows);
     w.i64(5, rg.fileOffset);
     w.i64(6, rg.totalCompressedSize);
-    w.i16(7, ordinal);
+    if (ordinal <= 0x7fff) w.i16(7, ordinal); // i16 in the spec; omitted beyond
     w.structEnd();
   });
 

@@ -25,7 +25,8 @@ import type { CodecId, ColumnChunkMeta, RowGroupMeta, SchemaLeaf, Statistics } f
 import { PageBufferPool, statBytes } from './page-encoder.js';
 import type { EncodedPage, PageStats } from './page-encoder.js';
 import { snappyCompress } from './snappy.js';
-import { ZstdPool } from './zstd-pool.js';
+import { ZstdWorker } from './zstd-worker.js';
+import type { CompressedPage } from './zstd-worker.js';
 
 export type SinkCodec = 'zstd' | 'snappy' | 'none';
 
@@ -33,14 +34,15 @@ export interface SinkOptions {
   codec: SinkCodec;
   zstdLevel: number;
   maxInFlightBytes: number;
-  /** Concurrent zstd streams (each runs on a libuv pool thread). */
+  /** zstd streams in the compression worker (each runs its jobs on a libuv pool thread). */
   compressionThreads: number;
   createdBy: string;
 }
 
 export function defaultCompressionThreads(): number {
-  // libuv's pool has 4 threads by default and file writes share it.
-  return Math.min(4, Math.max(3, availableParallelism()));
+  // Streams in the worker, each running its jobs on libuv's pool (4 threads by
+  // default, shared with file writes); more than the cores buys nothing.
+  return Math.min(3, Math.max(2, availableParallelism()));
 }
 
 export interface WrittenFile {
@@ -53,8 +55,10 @@ type Item =
   | { k: 'open'; path: string }
   | {
       k: 'page';
-      data: Promise<Uint8Array> | Uint8Array;
+      data: Promise<CompressedPage> | Uint8Array;
+      /** The page's pooled buffer (detached while a zstd worker holds it). */
       buffer: ArrayBuffer;
+      cost: number;
       uncompressed: number;
       numValues: number;
     }
@@ -76,7 +80,7 @@ export class ParquetSink {
   readonly files: WrittenFile[] = [];
   /** Page buffers: acquired by the encoder, released here once written. */
   readonly pool: PageBufferPool;
-  private zstd: ZstdPool | undefined;
+  private zstd: ZstdWorker | undefined;
 
   // Pump state (touched only by the pump).
   private fh: FileHandle | undefined;
@@ -109,10 +113,14 @@ export class ParquetSink {
   submitPage(page: EncodedPage): void {
     this.throwIfFailed();
     const body = page.body;
-    let data: Promise<Uint8Array> | Uint8Array;
+    const uncompressed = body.byteLength; // read before a transfer to the worker detaches it
+    let data: Promise<CompressedPage> | Uint8Array;
+    // Count the whole pooled buffer: that is the memory actually held until the write.
+    const cost = page.buffer.byteLength;
     if (this.opts.codec === 'zstd') {
-      this.zstd ??= new ZstdPool(this.opts.zstdLevel, this.opts.compressionThreads);
-      data = this.zstd.compress(body);
+      this.zstd ??= new ZstdWorker(this.opts.zstdLevel, this.opts.compressionThreads);
+      // Half the page is plenty for a zstd frame of typical data; a bigger one gets a fresh buffer.
+      data = this.zstd.compress(body, this.pool.acquire((uncompressed >> 1) + 1024));
       // A rejection is surfaced by the pump; keep Node from reporting it as unhandled meanwhile.
       data.catch(() => undefined);
     } else if (this.opts.codec === 'snappy') {
@@ -120,9 +128,8 @@ export class ParquetSink {
     } else {
       data = body;
     }
-    // In flight counts whole (pooled) buffers: that is the memory actually held.
-    this.inFlight += page.buffer.byteLength;
-    this.push({ k: 'page', data, buffer: page.buffer, uncompressed: body.byteLength, numValues: page.numValues });
+    this.inFlight += cost;
+    this.push({ k: 'page', data, buffer: page.buffer, cost, uncompressed, numValues: page.numValues });
   }
 
   endChunk(spec: ColumnSpec, numValues: number, stats: PageStats): void {
@@ -148,13 +155,14 @@ export class ParquetSink {
   /** Waits until everything submitted is written (files closed if `closeFile` was queued). */
   async finish(): Promise<void> {
     while (this.running !== undefined) await this.running;
-    this.releaseCompressors();
+    await this.releaseCompressors();
     this.throwIfFailed();
   }
 
-  private releaseCompressors(): void {
-    this.zstd?.close();
+  private async releaseCompressors(): Promise<void> {
+    const z = this.zstd;
     this.zstd = undefined;
+    await z?.close();
   }
 
   /** Stops writing; already-started compressions are left to finish and be discarded. */
@@ -163,7 +171,7 @@ export class ParquetSink {
     this.items = [];
     this.head = 0;
     while (this.running !== undefined) await this.running.catch(() => undefined);
-    this.releaseCompressors();
+    await this.releaseCompressors();
     if (this.fh !== undefined) {
       await this.fh.close().catch(() => undefined);
       this.fh = undefined;
@@ -225,16 +233,18 @@ export class ParquetSink {
         return;
       }
       case 'page': {
-        const body = await item.data;
+        const done = await item.data;
         if (this.aborted) return;
+        const body = done instanceof Uint8Array ? done : done.data;
+        const reusable = done instanceof Uint8Array ? [item.buffer] : done.reusable;
         const header = encodeDataPageHeader(item.uncompressed, body.byteLength, item.numValues, Encoding.PLAIN);
         if (this.chunkStart < 0) this.chunkStart = this.pos;
         await this.fh!.writev([header, body], this.pos);
         this.pos += header.byteLength + body.byteLength;
         this.chunkUncompressed += header.byteLength + item.uncompressed;
         this.chunkCompressed += header.byteLength + body.byteLength;
-        this.inFlight -= item.buffer.byteLength;
-        this.pool.release(item.buffer);
+        this.inFlight -= item.cost;
+        for (const b of reusable) this.pool.release(b);
         if (!this.saturated) this.wake();
         return;
       }
