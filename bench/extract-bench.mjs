@@ -117,7 +117,7 @@ const EXTRACT = `
   const s = await extractToRawZone({ source: process.env.SRC, to: 's3://bench/raw', dataset: process.env.DATASET, date: '2024-01-01', allowPrivateNetwork: true });
   const ms = performance.now() - t0;
   if (s.status !== 'written' || s.bytes !== Number(process.env.SIZE)) throw new Error('unexpected summary ' + JSON.stringify(s));
-  console.log(JSON.stringify({ ms, rss: process.resourceUsage().maxRSS * 1024, sha256: s.sha256 }));`;
+  console.log(JSON.stringify({ ms, rss: process.resourceUsage().maxRSS * 1024, sha256: s.sha256, timings: s.timings_ms }));`;
 
 const PLAIN = `
   import { createReadStream } from 'node:fs';
@@ -191,6 +191,7 @@ async function main() {
       const p = await runChild(PLAIN, { ...env, FILE: file, KEY: `plain/run${run}.bin` });
       rows.plain.push(p);
       await deleteAll(env);
+      console.error(`run ${run}: extract phases ${JSON.stringify(e.timings)}`);
       console.error(`run ${run}: extract ${(SIZE / MiB / (e.ms / 1000)).toFixed(1)} MiB/s, ${(e.rss / MiB).toFixed(0)}/${(e.tree_rss / MiB).toFixed(0)} MiB RSS (self/tree); plain ${(SIZE / MiB / (p.ms / 1000)).toFixed(1)} MiB/s, ${(p.rss / MiB).toFixed(0)}/${(p.tree_rss / MiB).toFixed(0)} MiB RSS (self/tree)`);
     }
     const cold = await coldStart(env, http.port);

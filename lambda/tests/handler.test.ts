@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,6 +137,21 @@ describe('lambda bundle', () => {
   it('writes to a folder under /tmp', async () => {
     const r = await invoke({ source: `${http.url}/tiny.csv`, to: join(tmp, 'raw'), dataset: 'tiny', date: '2024-05-31', allowPrivateNetwork: true });
     expect(r.result).toMatchObject({ status: 'written', uri: join(tmp, 'raw/tiny/dt=2024-05-31/tiny.csv'), bytes: 8 });
+  });
+
+  it('runs the README fixtures (fixtures/events/extract-local.json and the EventBridge variant) as documented', async () => {
+    const fixtures = fileURLToPath(new URL('../../fixtures/events/', import.meta.url));
+    await mkdir('/tmp/sluice-demo/in', { recursive: true });
+    await writeFile('/tmp/sluice-demo/in/cities.csv', 'id,city\n1,Seoul\n2,Busan\n');
+    await rm('/tmp/sluice-demo/raw-lambda', { recursive: true, force: true });
+    const direct = await invoke(JSON.parse(await readFile(join(fixtures, 'extract-local.json'), 'utf8')));
+    expect(direct.result).toMatchObject({ status: 'written', uri: '/tmp/sluice-demo/raw-lambda/cities/dt=2024-05-31/cities.csv', bytes: 24 });
+    const eb = await invoke(JSON.parse(await readFile(join(fixtures, 'extract-eventbridge-local.json'), 'utf8')), { env: { ETL_TIMEZONE: 'Asia/Seoul' } });
+    expect(eb.result).toMatchObject({ status: 'written', uri: '/tmp/sluice-demo/raw-lambda/cities/dt=2024-06-01/cities.csv' });
+    for (const f of ['extract-s3.json', 'extract-eventbridge.json']) {
+      const ev = JSON.parse(await readFile(join(fixtures, f), 'utf8')) as { detail?: Record<string, unknown> } & Record<string, unknown>;
+      expect((ev.detail ?? ev)['to']).toMatch(/^s3:\/\//);
+    }
   });
 
   it('reports cold start (import + one tiny handler call)', async () => {

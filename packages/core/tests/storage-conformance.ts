@@ -119,6 +119,43 @@ export function describeStorageConformance(name: string, setup: () => Promise<Co
       expect(await storage.head('a/x.bin')).toBeUndefined();
     });
 
+    it.each([
+      ['small', 40_000],
+      ['multipart-sized', 11 * 1024 * 1024],
+    ])('beforeCommit can discard a %s put (previous object untouched) or set metadata known only at the end', async (_label, n) => {
+      const { storage } = await setup();
+      const old = bytes(1000, 31);
+      await storage.put('bc/x.bin', chunked(old), { metadata: { v: 'old' } });
+      const fresh = bytes(n, 32);
+      const discarded = await storage.put('bc/x.bin', chunked(fresh, 1024 * 1024), { metadata: { v: 'new' }, beforeCommit: async () => false });
+      expect(discarded.committed).toBe(false);
+      const head = await storage.head('bc/x.bin');
+      expect(head?.size).toBe(1000);
+      expect(head?.metadata['v']).toBe('old');
+      const seen: number[] = [];
+      const kept = await storage.put('bc/x.bin', chunked(fresh, 1024 * 1024), {
+        metadata: { v: 'early' },
+        beforeCommit: async ({ size }) => {
+          seen.push(size);
+          return { metadata: { v: 'late', sha256: sha(fresh) } };
+        },
+      });
+      expect(kept.committed).toBe(true);
+      expect(seen).toEqual([n]);
+      const after = await storage.head('bc/x.bin');
+      expect(after?.size).toBe(n);
+      expect(after?.metadata).toMatchObject({ v: 'late', sha256: sha(fresh) });
+      expect(sha(await collect(await storage.read('bc/x.bin')))).toBe(sha(fresh));
+      await expect(
+        storage.put('bc/y.bin', chunked(fresh, 1024 * 1024), {
+          beforeCommit: async () => {
+            throw new Error('verification failed on purpose');
+          },
+        }),
+      ).rejects.toThrow(/verification failed on purpose/);
+      expect(await storage.head('bc/y.bin')).toBeUndefined();
+    });
+
     it('move replaces the target with new metadata and removes the source', async () => {
       const { storage } = await setup();
       await storage.put('m/target.bin', chunked(bytes(1000, 4)), { metadata: { v: 'old' } });

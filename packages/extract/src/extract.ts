@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { SluiceError, peakRssBytes } from '@sluice/core';
 import { S3Storage, createS3Client, headS3Object, openStorage, readS3Object } from '@sluice/core/storage';
 import type { ObjectInfo, S3Client, Storage } from '@sluice/core/storage';
@@ -9,7 +9,7 @@ import { extractPages } from './paged-source.js';
 import type { PageSummary, PaginationOptions } from './paged-source.js';
 import { provenanceToMetadata } from './provenance.js';
 import type { Manifest, Provenance } from './provenance.js';
-import { dataKey, dateInTimeZone, manifestKey, stagingKey, validateDataset, validateDate, validateObjectName } from './raw-zone.js';
+import { dataKey, dateInTimeZone, manifestKey, validateDataset, validateDate, validateObjectName } from './raw-zone.js';
 import { redactUrl } from './redact.js';
 import { RetryBudget } from './retry.js';
 import type { RetryOptions } from './retry.js';
@@ -56,7 +56,7 @@ export interface ExtractOptions extends RetryOptions {
 }
 
 export interface ExtractEvent {
-  type: 'retry' | 'restart' | 'abort-failed' | 'cleanup-failed';
+  type: 'retry' | 'restart' | 'abort-failed';
   message: string;
 }
 
@@ -78,6 +78,8 @@ export interface ExtractSummary {
   upstream_last_modified?: string;
   /** HTTP attempts used (1 = no retry). */
   attempts: number;
+  /** Where the time went when the object was written: fetch + stage, then move into place. */
+  timings_ms?: { transfer: number; commit: number };
   pages?: PageSummary[];
 }
 
@@ -99,6 +101,8 @@ interface LandResult {
   bytes: number;
   sha256: string;
   provenance: Provenance;
+  /** Time to fetch + stage, and to move into place (server-side copy on S3). */
+  timings?: { transfer_ms: number; commit_ms: number };
 }
 
 /**
@@ -107,10 +111,11 @@ interface LandResult {
  * `<to>/_sluice/manifests/<dataset>/dt=<date>/<basename>.manifest.json`.
  *
  * Idempotent: an unchanged source (same upstream ETag, or same sha256) writes
- * nothing and reports `"unchanged"`. Failure-atomic: bytes are staged under
- * `<to>/_sluice/staging/` and moved into place only when complete and
- * verified, so a failed run leaves nothing at the key and never touches the
- * previous good object. Memory stays flat (about partSize × (queueSize + 1)).
+ * nothing and reports `"unchanged"`. Failure-atomic: bytes stream straight
+ * to the key but become visible only at commit (CompleteMultipartUpload /
+ * PutObject / rename), after they are complete and verified; a failed run
+ * aborts the upload, leaves nothing at the key and never touches the previous
+ * good object (docs/decisions/010). Memory stays flat (partSize × (queueSize + 1)).
  *
  * @throws SluiceError — code `USAGE` for bad arguments (exit 2), others for failures (exit 1).
  */
@@ -182,6 +187,7 @@ export async function extractToRawZone(options: ExtractOptions): Promise<Extract
     };
     if (result.provenance.upstream_etag !== undefined) summary.upstream_etag = result.provenance.upstream_etag;
     if (result.provenance.upstream_last_modified !== undefined) summary.upstream_last_modified = result.provenance.upstream_last_modified;
+    if (result.timings) summary.timings_ms = { transfer: result.timings.transfer_ms, commit: result.timings.commit_ms };
     return summary;
   } finally {
     if (!options.s3Client) client?.destroy();
@@ -286,19 +292,54 @@ async function land(ctx: RunContext, ref: SourceRef, name: string, key: string):
       return unchanged(prev);
     }
     const hash = createHash('sha256');
-    let bytes = 0;
     const tee = async function* (): AsyncIterable<Uint8Array> {
       for await (const c of src.body) {
         hash.update(c);
-        bytes += c.byteLength;
         yield c;
       }
     };
-    const staged = stagingKey(randomUUID(), name);
+    // Known before the first byte; sha256 and the byte count are added at commit.
+    const early: Record<string, string> = provenanceToMetadata({
+      source: ctx.safeSource,
+      fetched_at: fetchedAt,
+      bytes: src.contentLength ?? 0,
+      sha256: '',
+      sluice_version: SLUICE_VERSION,
+      ...(src.etag !== undefined ? { upstream_etag: src.etag } : {}),
+      ...(src.lastModified !== undefined ? { upstream_last_modified: src.lastModified } : {}),
+      ...(src.contentEncoding !== undefined ? { upstream_content_encoding: src.contentEncoding } : {}),
+    });
+    delete early['sha256'];
+    if (src.contentLength === undefined) delete early['bytes'];
+    let provenance: Provenance | undefined;
+    let sameBytes = false;
+    const t0 = Date.now();
+    let t1 = t0;
     try {
-      await dest.put(staged, tee(), {
+      // Straight to the final key: the object becomes visible only when the put commits
+      // (CompleteMultipartUpload / PutObject / rename), and beforeCommit decides whether it does.
+      await dest.put(key, tee(), {
+        metadata: early,
+        ...(src.contentType ? { contentType: src.contentType } : {}),
         ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
         ...(src.contentLength !== undefined ? { sizeHint: src.contentLength } : {}),
+        beforeCommit: async ({ size }) => {
+          t1 = Date.now();
+          const sha256 = hash.digest('hex');
+          if (src.knownSha256 !== undefined && src.knownSha256 !== sha256) {
+            throw extractError('IO', `source ${ctx.safeSource} changed while it was read; run again when it is stable`);
+          }
+          if (prev && before.sha256 === sha256 && prev.size === size) {
+            sameBytes = true;
+            return false; // identical bytes: discard, the previous object stays untouched
+          }
+          provenance = { source: ctx.safeSource, fetched_at: fetchedAt, bytes: size, sha256, sluice_version: SLUICE_VERSION };
+          if (src.etag !== undefined) provenance.upstream_etag = src.etag;
+          if (src.lastModified !== undefined) provenance.upstream_last_modified = src.lastModified;
+          if (src.contentEncoding !== undefined) provenance.upstream_content_encoding = src.contentEncoding;
+          if (src.contentType !== undefined) provenance.content_type = src.contentType;
+          return { metadata: provenanceToMetadata(provenance) };
+        },
       });
     } catch (e) {
       src.close();
@@ -308,29 +349,11 @@ async function land(ctx: RunContext, ref: SourceRef, name: string, key: string):
       }
       throw e;
     }
-    const sha256 = hash.digest('hex');
-    const provenance: Provenance = { source: ctx.safeSource, fetched_at: fetchedAt, bytes, sha256, sluice_version: SLUICE_VERSION };
-    if (src.etag !== undefined) provenance.upstream_etag = src.etag;
-    if (src.lastModified !== undefined) provenance.upstream_last_modified = src.lastModified;
-    if (src.contentEncoding !== undefined) provenance.upstream_content_encoding = src.contentEncoding;
-    if (src.contentType !== undefined) provenance.content_type = src.contentType;
-    if (src.knownSha256 !== undefined && src.knownSha256 !== sha256) {
-      await cleanup(ctx, staged);
-      throw extractError('IO', `source ${ctx.safeSource} changed while it was read; run again when it is stable`);
-    }
-    if (prev && before.sha256 === sha256 && prev.size === bytes) {
-      await cleanup(ctx, staged);
-      return unchanged(prev);
-    }
-    try {
-      ctx.options.signal?.throwIfAborted();
-      await dest.move(staged, key, { metadata: provenanceToMetadata(provenance), ...(src.contentType ? { contentType: src.contentType } : {}) });
-    } catch (e) {
-      await cleanup(ctx, staged);
-      throw e;
-    }
-    await writeManifest(ctx, name, provenance);
-    return { status: 'written', bytes, sha256, provenance };
+    if (sameBytes && prev) return unchanged(prev);
+    const written = provenance as Provenance;
+    const t2 = Date.now();
+    await writeManifest(ctx, name, written);
+    return { status: 'written', bytes: written.bytes, sha256: written.sha256, provenance: written, timings: { transfer_ms: t1 - t0, commit_ms: t2 - t1 } };
   }
 }
 
@@ -382,14 +405,6 @@ async function writeManifest(ctx: RunContext, name: string, provenance: Provenan
   };
   const body = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
   await ctx.dest.put(manifestKey(ctx.dataset, ctx.date, name), once(body), { contentType: 'application/json' });
-}
-
-async function cleanup(ctx: RunContext, key: string): Promise<void> {
-  try {
-    await ctx.dest.delete(key);
-  } catch (e) {
-    ctx.options.onEvent?.({ type: 'cleanup-failed', message: `could not delete staging object ${ctx.dest.uriFor(key)}: ${errText(e)}` });
-  }
 }
 
 async function* once(b: Uint8Array): AsyncIterable<Uint8Array> {

@@ -1,6 +1,6 @@
 import { usageError } from './errors.js';
 
-/** Reserved top-level folder of a raw zone: manifests and staging live here, never data. */
+/** Reserved top-level folder of a raw zone: manifests live here, never data. */
 export const BOOKKEEPING_PREFIX = '_sluice';
 
 const DATASET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -62,9 +62,4 @@ export function dataKey(dataset: string, date: string, name: string): string {
  */
 export function manifestKey(dataset: string, date: string, name: string): string {
   return `${BOOKKEEPING_PREFIX}/manifests/${partitionPrefix(dataset, date)}/${name}.manifest.json`;
-}
-
-/** A unique staging key; staged objects are moved into place or deleted. */
-export function stagingKey(runId: string, name: string): string {
-  return `${BOOKKEEPING_PREFIX}/staging/${runId}/${name}`;
 }

@@ -125,7 +125,17 @@ export class FolderStorage implements Storage {
         }
       };
       await pipeline(counted, createWriteStream(tmp), options.signal ? { signal: options.signal } : {});
-      const side: Sidecar = { metadata: { ...(options.metadata ?? {}) } };
+      let metadata = options.metadata;
+      if (options.beforeCommit) {
+        const verdict = await options.beforeCommit({ size });
+        if (verdict === false) {
+          await rm(tmp, { force: true });
+          return { key, size, committed: false };
+        }
+        if (verdict.metadata) metadata = verdict.metadata;
+      }
+      options.signal?.throwIfAborted();
+      const side: Sidecar = { metadata: { ...(metadata ?? {}) } };
       if (options.contentType !== undefined) side.contentType = options.contentType;
       await mkdir(dirname(p), { recursive: true });
       await this.writeSidecar(key, side);
@@ -136,7 +146,7 @@ export class FolderStorage implements Storage {
       if (e instanceof SluiceError) throw e;
       throw ioError(`could not write ${p}`, e);
     }
-    return { key, size };
+    return { key, size, committed: true };
   }
 
   async move(from: string, to: string, options: MoveOptions = {}): Promise<void> {

@@ -23,6 +23,8 @@ export interface StreamUploadOptions {
   signal?: AbortSignal;
   /** Called when AbortMultipartUpload itself fails; never thrown, so it cannot hide the original error. */
   onAbortFailure?: (info: { uploadId: string; error: unknown }) => void;
+  /** See `PutOptions.beforeCommit`: runs before PutObject/CompleteMultipartUpload; `false` discards. */
+  beforeCommit?: (info: { size: number }) => Promise<false | { metadata?: Record<string, string> }>;
   /** Called once the multipart upload exists (tests and logs). */
   onCreated?: (uploadId: string) => void;
 }
@@ -31,6 +33,10 @@ export interface StreamUploadResult {
   size: number;
   etag?: string;
   parts: number;
+  /** False when `beforeCommit` discarded the upload (nothing was written). */
+  committed: boolean;
+  /** Metadata the object ended up with, when `beforeCommit` changed it after the multipart upload was created. */
+  lateMetadata?: Record<string, string>;
   /** Part buffers allocated: never more than `queueSize + 1`, whatever the size. */
   buffers: number;
 }
@@ -144,38 +150,62 @@ export async function uploadStream(body: AsyncIterable<Uint8Array>, o: StreamUpl
     }
     o.signal?.throwIfAborted();
     if (partNumber === 0) {
-      // Smaller than one part: a single atomic PUT, no multipart upload at all.
+      // Smaller than one part: a single atomic PUT, no multipart upload at all,
+      // so metadata decided at the end goes straight into it.
+      const verdict = o.beforeCommit ? await o.beforeCommit({ size }) : {};
+      if (verdict === false) return { size, parts: 0, committed: false, buffers: allocated };
+      const metadata = verdict.metadata ?? o.metadata;
+      o.signal?.throwIfAborted();
       const out = await o.client.send(
         new PutObjectCommand({
           Bucket,
           Key,
           Body: cur.subarray(0, fill),
           ContentLength: fill,
-          ...(o.metadata ? { Metadata: o.metadata } : {}),
+          ...(metadata ? { Metadata: metadata } : {}),
           ...(o.contentType ? { ContentType: o.contentType } : {}),
         }),
         sendOpts,
       );
-      return { size, parts: 1, buffers: allocated, ...(out.ETag ? { etag: out.ETag } : {}) };
+      return { size, parts: 1, committed: true, buffers: allocated, ...(out.ETag ? { etag: out.ETag } : {}) };
     }
     if (fill > 0) startPart(cur, fill, ++partNumber);
     while (inflight.size > 0) await Promise.race(inflight);
     rethrowPartFailure();
     o.signal?.throwIfAborted();
+    const verdict = o.beforeCommit ? await o.beforeCommit({ size }) : {};
+    if (verdict === false) {
+      await abort();
+      return { size, parts: partNumber, committed: false, buffers: allocated };
+    }
+    o.signal?.throwIfAborted();
     parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     const out = await o.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: await create(), MultipartUpload: { Parts: parts } }), sendOpts);
     uploadId = undefined; // completed: nothing to abort
-    return { size, parts: partNumber, buffers: allocated, ...(out.ETag ? { etag: out.ETag } : {}) };
+    return {
+      size,
+      parts: partNumber,
+      committed: true,
+      buffers: allocated,
+      ...(out.ETag ? { etag: out.ETag } : {}),
+      ...(verdict.metadata ? { lateMetadata: verdict.metadata } : {}),
+    };
   } catch (e) {
+    await abort();
+    throw e;
+  }
+
+  /** Settles in-flight parts, then aborts the upload if one exists; an abort failure is reported, never thrown. */
+  async function abort(): Promise<void> {
     await Promise.allSettled([...inflight]);
     if (creating) await creating.catch(() => undefined);
-    if (uploadId) {
-      try {
-        await o.client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId }));
-      } catch (error) {
-        o.onAbortFailure?.({ uploadId, error });
-      }
+    const id = uploadId;
+    uploadId = undefined;
+    if (!id) return;
+    try {
+      await o.client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: id }));
+    } catch (error) {
+      o.onAbortFailure?.({ uploadId: id, error });
     }
-    throw e;
   }
 }

@@ -123,10 +123,23 @@ export class S3Storage implements Storage {
         ...(options.metadata ? { metadata: options.metadata } : {}),
         ...(options.contentType ? { contentType: options.contentType } : {}),
         ...(signal ? { signal } : {}),
+        ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
         onAbortFailure: (i) => this.onAbortFailure?.({ bucket: this.bucket, key: Key, uploadId: i.uploadId, error: i.error }),
       });
-      const result: PutResult = { key, size: out.size };
+      const result: PutResult = { key, size: out.size, committed: out.committed };
       if (out.etag) result.etag = out.etag;
+      if (out.lateMetadata) {
+        // Metadata of a multipart upload is fixed at create: set the final map with an
+        // in-place copy (server-side; no bytes travel through us).
+        try {
+          await this.copyFromBucket(this.bucket, Key, key, { metadata: out.lateMetadata, ...(options.contentType ? { contentType: options.contentType } : {}) });
+        } catch (e) {
+          throw new SluiceError('IO', `s3://${this.bucket}/${Key} was written but its metadata could not be set (${errorText(e)}); run again to repair it`, {
+            cause: e,
+            retryable: true,
+          });
+        }
+      }
       return result;
     } catch (e) {
       const original = signal?.aborted ? abortReason(signal) : e;

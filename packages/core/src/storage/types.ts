@@ -22,6 +22,12 @@ export interface PutOptions {
   contentType?: string;
   /** Expected size in bytes, when known: lets S3 pick a part size that stays under 10,000 parts. */
   sizeHint?: number;
+  /**
+   * Called after the last byte and before the object becomes visible. Return
+   * `false` to discard it (nothing is written, the previous object stays), or
+   * the final metadata to store with it (e.g. a checksum only known now).
+   */
+  beforeCommit?: (info: { size: number }) => Promise<false | { metadata?: Record<string, string> }>;
   /** Aborting fails the put: nothing appears at the key and any multipart upload is aborted. */
   signal?: AbortSignal;
 }
@@ -30,6 +36,8 @@ export interface PutResult {
   key: string;
   size: number;
   etag?: string;
+  /** False when `beforeCommit` discarded the object. */
+  committed: boolean;
 }
 
 export interface MoveOptions {
@@ -51,7 +59,7 @@ export interface ReadOptions {
  *
  * Contract (checked by the shared conformance suite in `tests/storage-conformance.ts`):
  * - `put` is atomic: readers see the old object or the whole new one, never a part.
- *   A failed or aborted put leaves the previous object untouched.
+ *   A failed, aborted or discarded (`beforeCommit` → false) put leaves the previous object untouched.
  * - `move` replaces `to` atomically with `from`'s bytes and the given metadata, then removes `from`.
  * - `delete` of a missing key is not an error.
  * - keys never escape the root (`..`, absolute paths, NUL and backslashes are refused).
