@@ -9,7 +9,9 @@ import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { query, readParquet } from './support/duckdb.js';
-import { FIXTURES, runCli } from './support/run-cli.js';
+import { BIN, FIXTURES, runCli } from './support/run-cli.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 const work = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -94,6 +96,22 @@ describe('summary and layout', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/4 rows written/);
     expect(r.stderr).toBe('');
+  });
+
+  it('draws a progress bar on stderr when it is a terminal, and none with --json', async () => {
+    const big = join(work, 'progress.csv');
+    writeFileSync(big, 'id,v\n' + Array.from({ length: 300_000 }, (_, i) => `${i},${i % 97}`).join('\n') + '\n');
+    // `script` runs the command under a pseudo-terminal, as an interactive shell would.
+    const tty = async (extra: string) => {
+      const cmd = `"${process.execPath}" "${BIN}" transform "${big}" --out "${outDir()}" ${extra}`;
+      const { stdout } = await promisify(execFile)('script', ['-qec', cmd, '/dev/null'], { maxBuffer: 16 << 20 });
+      return stdout;
+    };
+    const withBar = await tty('');
+    expect(withBar).toMatch(/\d+% \| [\d.]+ (KiB|MiB)\/[\d.]+ (KiB|MiB) \| [\d,]+ rows\/s/);
+    expect(withBar).toMatch(/300000 rows written/);
+    const json = await tty('--json');
+    expect(json).not.toMatch(/rows\/s/);
   });
 
   it('rotates files with --max-rows-per-file and a re-run replaces its own output', async () => {
