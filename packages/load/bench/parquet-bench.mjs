@@ -3,7 +3,12 @@
  * Parquet writer benchmark: sluice's writer vs parquet-wasm, encoding the same
  * deterministic ~1M-row × 11-column Arrow batches (64k rows each).
  *
- *   npm run build && npm run bench -w @sluice/load [-- --rows 1000000 --runs 3]
+ *   npm run build && npm run bench -w @sluice/load [-- --rows 1000000 --runs 3 --variants a,b]
+ *
+ * Variants are impl[:codec[:parse]]: impl = gen (no writer: baseline),
+ * sluice, sluice-noworker (compressionThreads: 0), wasm (parquet-wasm 0.8
+ * transformParquetStream, every wasm object freed or consumed); ':parse' adds
+ * a simulated CSV tokenizer that keeps the main thread busy 0.8 µs per row.
  *
  * Each variant runs in a fresh child process (so peak RSS is its own) and
  * reports: wall time, main-thread CPU (process.threadCpuUsage), total
@@ -198,9 +203,10 @@ function generator(state) {
   })();
 }
 
-async function runSluice(outDir, compression, state) {
+async function runSluice(outDir, compression, state, noWorker) {
   const { writeParquetFiles } = await import('@sluice/load');
   const extra = process.env.SLUICE_BENCH_OPTS ? JSON.parse(process.env.SLUICE_BENCH_OPTS) : {};
+  if (noWorker) extra.compressionThreads = 0;
   const res = await writeParquetFiles(generator(state), schema, { outDir, compression, ...extra });
   return { rows: res.rows, bytes: res.bytes };
 }
@@ -241,7 +247,7 @@ async function child(variant) {
   globalThis.gc?.();
   const rssStart = process.memoryUsage().rss;
   let peak = rssStart;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
   const main0 = process.threadCpuUsage();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -249,7 +255,9 @@ async function child(variant) {
   if (impl === 'gen') {
     for await (const b of generator(state)) void b;
     res = { rows: ROWS, bytes: 0 };
-  } else if (impl === 'sluice') res = await runSluice(outDir, compression, state);
+  } else if (impl === 'sluice' || impl === 'sluice-noworker') {
+    res = await runSluice(outDir, compression, state, impl === 'sluice-noworker');
+  }
   else res = await runWasm(outDir, compression, state);
   const wall = performance.now() - t0;
   const main = process.threadCpuUsage(main0);
@@ -284,7 +292,8 @@ function parent() {
     'gen',
     'sluice:zstd', 'sluice:snappy', 'sluice:none',
     'wasm:zstd', 'wasm:snappy', 'wasm:none',
-    'gen::parse', 'sluice:zstd:parse', 'wasm:zstd:parse',
+    'sluice-noworker:zstd',
+    'gen::parse', 'sluice:zstd:parse', 'sluice-noworker:zstd:parse', 'wasm:zstd:parse',
   ].join(',')).split(',');
   const self = fileURLToPath(import.meta.url);
   const nodeArgs = ['--expose-gc'];

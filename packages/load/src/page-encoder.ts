@@ -29,24 +29,25 @@ export interface PageStats {
 export interface EncodedPage {
   body: Uint8Array;
   /** The (pooled) backing buffer of `body`; hand it back to the pool once the page is written. */
-  buffer: ArrayBuffer;
+  buffer: SharedArrayBuffer;
   numValues: number;
   stats: PageStats;
 }
 
 /**
- * Recycles page buffers by power-of-two size class. Fresh ArrayBuffers are
+ * Recycles page buffers by size class. They are SharedArrayBuffers so the
+ * compression worker can read pages and write frames without transfers. Fresh ArrayBuffers are
  * zero-filled and page-faulted in by the kernel, and dead ones linger until
  * V8 notices the external memory: both showed up as CPU and as RSS far above
  * the in-flight bound. Pooled bytes are capped at `maxPooledBytes`.
  */
 export class PageBufferPool {
-  private readonly free = new Map<number, ArrayBuffer[]>();
+  private readonly free = new Map<number, SharedArrayBuffer[]>();
   private pooled = 0;
 
   constructor(private readonly maxPooledBytes: number) {}
 
-  acquire(minBytes: number): ArrayBuffer {
+  acquire(minBytes: number): SharedArrayBuffer {
     const size = PageBufferPool.sizeClass(minBytes);
     const list = this.free.get(size);
     const ab = list?.pop();
@@ -54,10 +55,10 @@ export class PageBufferPool {
       this.pooled -= size;
       return ab;
     }
-    return new ArrayBuffer(size);
+    return new SharedArrayBuffer(size);
   }
 
-  release(ab: ArrayBuffer): void {
+  release(ab: SharedArrayBuffer): void {
     const size = ab.byteLength;
     if (size !== PageBufferPool.sizeClass(size) || this.pooled + size > this.maxPooledBytes) return;
     let list = this.free.get(size);
@@ -397,7 +398,7 @@ function encodeUtf8(
   return p;
 }
 
-function computeStats(spec: ColumnSpec, ab: ArrayBuffer, abAt: number, n: number, stats: PageStats): void {
+function computeStats(spec: ColumnSpec, ab: SharedArrayBuffer, abAt: number, n: number, stats: PageStats): void {
   switch (spec.stat) {
     case 'i32': {
       const v = new Int32Array(ab, abAt, n);

@@ -40,7 +40,11 @@ export interface ParquetDatasetOptions {
    * (compressions in flight); `write()` waits beyond it. Default 8 MiB.
    */
   maxInFlightBytes?: number;
-  /** Advanced: zstd streams in the compression worker; default 2 (3 with more than 2 cores). */
+  /**
+   * Advanced: zstd streams in the compression worker thread; default 2 (3 with
+   * more than 2 cores). 0 = no worker: ~14 MB less RSS, but compression then
+   * pauses while the caller keeps the main thread busy.
+   */
   compressionThreads?: number;
 }
 
@@ -324,7 +328,10 @@ export async function openParquetDataset(schema: Schema, options: ParquetDataset
     rowGroupRows: positiveInt('rowGroupRows', options.rowGroupRows, 65_536),
     pageSizeBytes: positiveInt('pageSizeBytes', options.pageSizeBytes, 1 << 20),
     maxInFlightBytes: positiveInt('maxInFlightBytes', options.maxInFlightBytes, 8 << 20),
-    compressionThreads: positiveInt('compressionThreads', options.compressionThreads, defaultCompressionThreads()),
+    compressionThreads:
+      options.compressionThreads === 0
+        ? 0
+        : positiveInt('compressionThreads', options.compressionThreads, defaultCompressionThreads()),
   };
   const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const stagingDir = join(options.outDir, `_staging-${runId}`);

@@ -26,7 +26,8 @@ import { PageBufferPool, statBytes } from './page-encoder.js';
 import type { EncodedPage, PageStats } from './page-encoder.js';
 import { snappyCompress } from './snappy.js';
 import { ZstdWorker } from './zstd-worker.js';
-import type { CompressedPage } from './zstd-worker.js';
+import { ZstdLocal } from './zstd-local.js';
+import type { PageCompressor } from './zstd-local.js';
 
 export type SinkCodec = 'zstd' | 'snappy' | 'none';
 
@@ -34,7 +35,10 @@ export interface SinkOptions {
   codec: SinkCodec;
   zstdLevel: number;
   maxInFlightBytes: number;
-  /** zstd streams in the compression worker (each runs its jobs on a libuv pool thread). */
+  /**
+   * zstd streams in the compression worker (each runs its jobs on a libuv pool
+   * thread); 0 = no worker, two streams owned by the calling thread.
+   */
   compressionThreads: number;
   createdBy: string;
 }
@@ -55,9 +59,9 @@ type Item =
   | { k: 'open'; path: string }
   | {
       k: 'page';
-      data: Promise<CompressedPage> | Uint8Array;
-      /** The page's pooled buffer (detached while a zstd worker holds it). */
-      buffer: ArrayBuffer;
+      data: Promise<Uint8Array> | Uint8Array;
+      /** Pooled buffers to release once the page is written (page, and zstd output). */
+      buffers: SharedArrayBuffer[];
       cost: number;
       uncompressed: number;
       numValues: number;
@@ -80,7 +84,7 @@ export class ParquetSink {
   readonly files: WrittenFile[] = [];
   /** Page buffers: acquired by the encoder, released here once written. */
   readonly pool: PageBufferPool;
-  private zstd: ZstdWorker | undefined;
+  private zstd: PageCompressor | undefined;
 
   // Pump state (touched only by the pump).
   private fh: FileHandle | undefined;
@@ -113,14 +117,20 @@ export class ParquetSink {
   submitPage(page: EncodedPage): void {
     this.throwIfFailed();
     const body = page.body;
-    const uncompressed = body.byteLength; // read before a transfer to the worker detaches it
-    let data: Promise<CompressedPage> | Uint8Array;
+    const uncompressed = body.byteLength;
+    let data: Promise<Uint8Array> | Uint8Array;
+    const buffers = [page.buffer];
     // Count the whole pooled buffer: that is the memory actually held until the write.
     const cost = page.buffer.byteLength;
     if (this.opts.codec === 'zstd') {
-      this.zstd ??= new ZstdWorker(this.opts.zstdLevel, this.opts.compressionThreads);
+      this.zstd ??=
+        this.opts.compressionThreads > 0
+          ? new ZstdWorker(this.opts.zstdLevel, this.opts.compressionThreads)
+          : new ZstdLocal(this.opts.zstdLevel, 2);
       // Half the page is plenty for a zstd frame of typical data; a bigger one gets a fresh buffer.
-      data = this.zstd.compress(body, this.pool.acquire((uncompressed >> 1) + 1024));
+      const out = this.pool.acquire((uncompressed >> 1) + 1024);
+      buffers.push(out);
+      data = this.zstd.compress(body, out);
       // A rejection is surfaced by the pump; keep Node from reporting it as unhandled meanwhile.
       data.catch(() => undefined);
     } else if (this.opts.codec === 'snappy') {
@@ -129,7 +139,7 @@ export class ParquetSink {
       data = body;
     }
     this.inFlight += cost;
-    this.push({ k: 'page', data, buffer: page.buffer, cost, uncompressed, numValues: page.numValues });
+    this.push({ k: 'page', data, buffers, cost, uncompressed, numValues: page.numValues });
   }
 
   endChunk(spec: ColumnSpec, numValues: number, stats: PageStats): void {
@@ -233,10 +243,8 @@ export class ParquetSink {
         return;
       }
       case 'page': {
-        const done = await item.data;
+        const body = await item.data;
         if (this.aborted) return;
-        const body = done instanceof Uint8Array ? done : done.data;
-        const reusable = done instanceof Uint8Array ? [item.buffer] : done.reusable;
         const header = encodeDataPageHeader(item.uncompressed, body.byteLength, item.numValues, Encoding.PLAIN);
         if (this.chunkStart < 0) this.chunkStart = this.pos;
         await this.fh!.writev([header, body], this.pos);
@@ -244,7 +252,7 @@ export class ParquetSink {
         this.chunkUncompressed += header.byteLength + item.uncompressed;
         this.chunkCompressed += header.byteLength + body.byteLength;
         this.inFlight -= item.cost;
-        for (const b of reusable) this.pool.release(b);
+        for (const b of item.buffers) this.pool.release(b);
         if (!this.saturated) this.wake();
         return;
       }

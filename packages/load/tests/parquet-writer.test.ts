@@ -94,6 +94,21 @@ describe('types and values', () => {
     });
   }
 
+  test('zstd without the worker (compressionThreads: 0) round-trips too', async () => {
+    const dir = await newDir();
+    const defs = randomColumns(3000, rng(12), 0.2);
+    const batch = makeBatch(defs);
+    const res = await writeParquetFiles(iter([batch]), batch.schema, {
+      outDir: dir,
+      compressionThreads: 0,
+      rowGroupRows: 500,
+      pageSizeBytes: 3000,
+    });
+    expect(await readBack(res.files, defs)).toEqual(defs.map((d) => d.values));
+    const codecs = await query(`SELECT DISTINCT compression FROM parquet_metadata(${sqlPath(res.files[0]!)})`);
+    expect(codecs.map((c) => c.compression)).toEqual(['ZSTD']);
+  });
+
   test('negative zero and extreme doubles keep their bits', async () => {
     const dir = await newDir();
     const defs: ColumnDef[] = [{ name: 'f', kind: 'float64', values: [-0, Infinity, -Infinity, Number.MIN_VALUE] }];

@@ -1,0 +1,81 @@
+/**
+ * zstd page compression on long-lived node:zlib streams owned by the calling
+ * thread (no worker): ~14 MB less RSS than {@link ZstdWorker}, but a stream
+ * starts its next job only after a callback on this thread, so compression
+ * pauses whenever the caller keeps the main thread busy. Chosen with
+ * `compressionThreads: 0`; see docs/decisions/002-parquet-writer.md.
+ */
+import { constants as zc, createZstdCompress } from 'node:zlib';
+import type { ZstdCompress } from 'node:zlib';
+
+export interface PageCompressor {
+  /** One independent zstd frame for `page`; may write into `out` (a pooled buffer). */
+  compress(page: Uint8Array, out: SharedArrayBuffer): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+class ZstdStream {
+  private readonly stream: ZstdCompress;
+  private chunks: Buffer[] = [];
+  private failure: Error | undefined;
+  pending = 0;
+
+  constructor(level: number) {
+    this.stream = createZstdCompress({
+      // Every write ends a frame: one pool job and one callback per page.
+      flush: zc.ZSTD_e_end,
+      chunkSize: 256 << 10,
+      params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_windowLog]: 20 },
+    });
+    this.stream.on('data', (c: Buffer) => this.chunks.push(c));
+    this.stream.on('error', (e: Error) => {
+      this.failure = e;
+    });
+  }
+
+  compress(page: Uint8Array): Promise<Uint8Array> {
+    this.pending++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      if (this.failure !== undefined) {
+        this.pending--;
+        reject(this.failure);
+        return;
+      }
+      // All 'data' events of a write precede its callback, and the next write is
+      // processed only after it: the collected chunks are exactly this page's frame.
+      this.stream.write(page, (err) => {
+        this.pending--;
+        const e = err ?? this.failure;
+        if (e) {
+          reject(e);
+          return;
+        }
+        const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+        this.chunks = [];
+        resolve(out);
+      });
+    });
+  }
+
+  close(): void {
+    this.stream.close();
+  }
+}
+
+export class ZstdLocal implements PageCompressor {
+  private readonly streams: ZstdStream[];
+
+  constructor(level: number, size: number) {
+    this.streams = Array.from({ length: Math.max(1, size) }, () => new ZstdStream(level));
+  }
+
+  compress(page: Uint8Array): Promise<Uint8Array> {
+    let best = this.streams[0]!;
+    for (const s of this.streams) if (s.pending < best.pending) best = s;
+    return best.compress(page);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.streams) s.close();
+  }
+}
