@@ -7,7 +7,7 @@
 import { open, stat } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import iconv from 'iconv-lite';
+import { iconvLite } from './lazy.js';
 import { CsvError } from './errors.js';
 
 /** Where CSV bytes come from. A path can be read twice (for sampling and re-reads); a stream cannot. */
@@ -27,7 +27,7 @@ export function normalizeEncoding(name: string | undefined): string {
   const n = (name ?? 'utf-8').toLowerCase().replace(/_/g, '-');
   if (n === 'utf8' || n === 'utf-8') return 'utf-8';
   if (n === 'euc-kr' || n === 'cp949' || n === 'uhc' || n === 'ks-c-5601-1987') return 'cp949';
-  if (!iconv.encodingExists(n)) {
+  if (!iconvLite().encodingExists(n)) {
     throw new CsvError('BAD_ENCODING', `unknown encoding "${name}"; use utf-8, cp949 (euc-kr), latin1, utf-16le or another iconv-lite name`);
   }
   return n;
@@ -157,7 +157,7 @@ async function* transcode(chunks: AsyncIterable<Uint8Array>, encoding: string): 
   }
   // iconv-lite's decoder keeps a partial multibyte sequence between writes, so
   // chunk boundaries are safe; it strips a BOM by default.
-  const decoder = iconv.getDecoder(encoding);
+  const decoder = iconvLite().getDecoder(encoding);
   for await (const c of chunks) {
     const s = decoder.write(Buffer.from(c.buffer, c.byteOffset, c.length));
     if (s.length > 0) yield Buffer.from(s, 'utf8');

@@ -10,9 +10,7 @@
  */
 import { open } from 'node:fs/promises';
 import { once } from 'node:events';
-import iconv from 'iconv-lite';
-import { parse as parseStream } from 'csv-parse';
-import { parse as parseSync } from 'csv-parse/sync';
+import { iconvLite, loadCsvParse } from './lazy.js';
 import { isUtf8 } from 'node:buffer';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { Reject } from '@sluice/core';
@@ -322,6 +320,7 @@ export class CsvReader implements CastFailureSink {
     const cut = h.ended ? text.length : Math.max(text.lastIndexOf('\n'), 0);
     let records: string[][];
     try {
+      const { parseSync } = await loadCsvParse();
       records = parseSync(text.slice(0, cut), { ...csvParseDialect(h.delimiter, options), relax_column_count: true, skip_records_with_error: true }) as string[][];
     } catch (e) {
       throw new CsvError('BAD_RECORD', `csv-parse could not read the head of ${h.name}: ${(e as Error).message}`, { cause: e });
@@ -719,6 +718,7 @@ async function* csvParseGroups(
 ): AsyncGenerator<{ rows: string[][]; rejected: number }> {
   const ncols = plan.columns.length;
   let rejected = 0;
+  const { parse: parseStream } = await loadCsvParse();
   const parser = parseStream({
     ...csvParseDialect(plan.delimiter, options),
     relax_column_count: true,
@@ -804,7 +804,7 @@ async function sampleWindows(
       if (nl < 0) continue;
       buf = buf.subarray(nl + 1);
       if (encoding !== 'utf-8') {
-        buf = Buffer.from(iconv.decode(Buffer.from(buf), encoding), 'utf8');
+        buf = Buffer.from(iconvLite().decode(Buffer.from(buf), encoding), 'utf8');
       }
       views.push({ buf, grid: sampleRows(buf, 0, buf.length, at + bytesRead >= size, delim, ncols, maxRecordBytes) });
     }
