@@ -193,9 +193,11 @@ function generator(state) {
       if (b.numRows > ROWS - at) b = b.slice(0, ROWS - at);
       state.genMs += performance.now() - t;
       if (state.parseMsPerRow > 0) {
-        // Simulated CSV parser: keep the main thread busy as the tokenizer would.
-        const until = performance.now() + state.parseMsPerRow * b.numRows;
-        while (performance.now() < until);
+        // Simulated CSV tokenizer: burn main-thread *CPU* time (not wall time, so the
+        // figure holds when other processes share the cores).
+        const cpuUs = () => { const u = process.threadCpuUsage(); return u.user + u.system; };
+        const until = cpuUs() + state.parseMsPerRow * 1000 * b.numRows;
+        while (cpuUs() < until);
         state.parseMs += state.parseMsPerRow * b.numRows;
       }
       yield b;
@@ -247,7 +249,13 @@ async function child(variant) {
   globalThis.gc?.();
   const rssStart = process.memoryUsage().rss;
   let peak = rssStart;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+  const trace = [];
+  let tick = 0;
+  const sampler = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    peak = Math.max(peak, rss);
+    if (process.env.SLUICE_BENCH_TRACE && ++tick % 100 === 0) trace.push(Math.round(rss / 1048576));
+  }, 5);
   const main0 = process.threadCpuUsage();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -279,6 +287,8 @@ async function child(variant) {
     rssStart,
     wasmMemory: res.wasmMemory,
   };
+  if (trace.length > 0) process.stderr.write(`rss MB every ~0.5 s: ${trace.join(' ')}\n`);
+  if (process.env.SLUICE_BENCH_TRACE) process.stderr.write(JSON.stringify(process.memoryUsage()) + '\n');
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 

@@ -226,6 +226,10 @@ export class ParquetSink {
       if (this.head === this.items.length) {
         this.items = [];
         this.head = 0;
+      } else if (this.head >= 1024) {
+        // The producer may keep the queue from ever emptying: drop the consumed prefix.
+        this.items.splice(0, this.head);
+        this.head = 0;
       }
     }
   }
