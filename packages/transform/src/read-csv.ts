@@ -18,7 +18,7 @@ import { ColumnBuilder, buildBatch, fillColumn, type CastFailureSink, type FillC
 import { arrowSchema, joinTypes, typeOfValue, type ColumnSpec, type ColumnType } from './column-types.js';
 import { CsvError } from './errors.js';
 import { READ_CHUNK_BYTES, isReReadable, normalizeEncoding, openUtf8, sourceSize, type ByteCounter, type CsvSource } from './input.js';
-import { inferTypes, sampleRows, sniffDelimiter, sniffHeader, type SampleView } from './sniff.js';
+import { inferTypes, sampleRows, sniffDelimiter, sniffHeader, type PartialTypes, type SampleView } from './sniff.js';
 import { FIELD_ESCAPED, Grid, findLineEnd, skipLineEnd, tokenize, tokenizeFirstRecord, type TokenReject } from './tokenizer.js';
 import { makeLocalOffset } from './timezone.js';
 
@@ -240,9 +240,12 @@ export class CsvReader implements CastFailureSink {
     }
     let first = tokenizeFirstRecord(headBuf, 0, headBuf.length, ended, delim);
     while (!first && !ended) {
-      // A header longer than the sample: read on (bounded by maxRecordBytes).
-      if (headBuf.length > maxRecordBytes) {
-        throw new CsvError('RECORD_TOO_LARGE', `the first record of ${name} is over ${maxRecordBytes} bytes; check the delimiter and quoting`, { line: 1 });
+      // A first record longer than the sample: read on. The column count must come
+      // from it, so it may exceed a small maxRecordBytes (as data it is still
+      // rejected by that limit) but never the default bound.
+      const firstLimit = Math.max(maxRecordBytes, DEFAULT_MAX_RECORD_BYTES);
+      if (headBuf.length > firstLimit) {
+        throw new CsvError('RECORD_TOO_LARGE', `the first record of ${name} is over ${firstLimit} bytes, so its columns cannot be known; check the delimiter and quoting, or raise --max-record-bytes`, { line: 1 });
       }
       const n = await it.next();
       if (n.done) ended = true;
@@ -261,13 +264,13 @@ export class CsvReader implements CastFailureSink {
     // 3. Samples: the head body, plus windows across a seekable file.
     const markers = (options.nullMarkers ?? DEFAULT_NULL_MARKERS).map((m) => enc.encode(m));
     const body: SampleView = { buf: headBuf, grid: sampleRows(headBuf, first.next, headBuf.length, ended, delim, ncols, maxRecordBytes) };
-    const samples: SampleView[] = [body];
+    let windows: { types: PartialTypes; rows: number } = { types: new Array(ncols).fill(undefined), rows: 0 };
     const gz = source.kind === 'file' && (await isGzipFile(source.path));
     if (source.kind === 'file' && !gz && (encoding === 'utf-8' || encoding === 'latin1' || encoding === 'cp949') && totalBytes && totalBytes > headBuf.length * 2) {
-      samples.push(...(await sampleWindows(source.path, totalBytes, headBuf.length, options.sampleWindows ?? 24, delim, ncols, maxRecordBytes, encoding)));
+      windows = await sampleWindows(source.path, totalBytes, headBuf.length, options.sampleWindows ?? 24, delim, ncols, maxRecordBytes, encoding, markers);
     }
-    const bodyRows = samples.reduce((a, s) => a + s.grid.rows, 0);
-    const bodyTypes = bodyRows > 0 ? inferTypes(samples, ncols, markers).types : undefined;
+    const bodyRows = body.grid.rows + windows.rows;
+    const bodyTypes = bodyRows > 0 ? inferTypes([body], ncols, markers, windows.types).types : undefined;
     const hasHeader = options.header ?? sniffHeader({ buf: headBuf, fields: first.fields }, bodyTypes, markers);
 
     let types: ColumnType[];
@@ -275,7 +278,7 @@ export class CsvReader implements CastFailureSink {
       types = bodyTypes ?? new Array<ColumnType>(ncols).fill('text');
     } else {
       const withFirst: SampleView = { buf: headBuf, grid: sampleRows(headBuf, 0, headBuf.length, ended, delim, ncols, maxRecordBytes) };
-      types = inferTypes([withFirst, ...samples.slice(1)], ncols, markers).types;
+      types = inferTypes([withFirst], ncols, markers, windows.types).types;
     }
     const names = uniqueNames(hasHeader ? first.fields.map((f) => fieldText(headBuf, f.start, f.end, f.flag)) : first.fields.map((_, i) => `column_${i + 1}`));
 
@@ -791,13 +794,18 @@ async function sampleWindows(
   ncols: number,
   maxRecordBytes: number,
   encoding: string,
-): Promise<SampleView[]> {
+  markers: Uint8Array[],
+): Promise<{ types: PartialTypes; rows: number }> {
   const fh = await open(path, 'r');
-  const views: SampleView[] = [];
+  // One buffer and one grid for every window; types are joined as we go.
+  const rawBuf = Buffer.allocUnsafe(SAMPLE_WINDOW_BYTES);
+  const grid = new Grid(ncols, 1024);
+  let types: PartialTypes = new Array(ncols).fill(undefined);
+  let rows = 0;
   try {
     for (let w = 1; w <= count; w++) {
       const at = Math.floor(skip + ((size - skip) * w) / (count + 1));
-      const raw = Buffer.alloc(Math.min(SAMPLE_WINDOW_BYTES, size - at));
+      const raw = rawBuf.subarray(0, Math.min(SAMPLE_WINDOW_BYTES, size - at));
       const { bytesRead } = await fh.read(raw, 0, raw.length, at);
       let buf: Uint8Array = raw.subarray(0, bytesRead);
       const nl = buf.indexOf(0x0a);
@@ -806,10 +814,12 @@ async function sampleWindows(
       if (encoding !== 'utf-8') {
         buf = Buffer.from(iconvLite().decode(Buffer.from(buf), encoding), 'utf8');
       }
-      views.push({ buf, grid: sampleRows(buf, 0, buf.length, at + bytesRead >= size, delim, ncols, maxRecordBytes) });
+      sampleRows(buf, 0, buf.length, at + bytesRead >= size, delim, ncols, maxRecordBytes, grid);
+      rows += grid.rows;
+      types = inferTypes([{ buf, grid }], ncols, markers, types).partial;
     }
   } finally {
     await fh.close();
   }
-  return views;
+  return { types, rows };
 }

@@ -73,12 +73,22 @@ export function isNullField(buf: Uint8Array, s: number, e: number, flag: number,
   return false;
 }
 
+/** Per-column type seen so far; undefined where only nulls were seen. */
+export type PartialTypes = (ColumnType | undefined)[];
+
+/** Joins two partial inferences column by column. */
+export function joinPartial(a: PartialTypes, b: PartialTypes): PartialTypes {
+  return a.map((t, i) => {
+    const u = b[i];
+    return t === undefined ? u : u === undefined ? t : joinTypes(t, u);
+  });
+}
+
 /** Infers one type per column from sampled rows: the join of every non-null value's type. */
-export function inferTypes(samples: SampleView[], ncols: number, markers: Uint8Array[]): { types: ColumnType[]; nonNull: number[] } {
-  const types: (ColumnType | undefined)[] = new Array(ncols).fill(undefined);
-  const nonNull = new Array<number>(ncols).fill(0);
+export function inferTypes(samples: SampleView[], ncols: number, markers: Uint8Array[], start?: PartialTypes): { types: ColumnType[]; partial: PartialTypes } {
+  const types: PartialTypes = start ? [...start] : new Array(ncols).fill(undefined);
   for (let c = 0; c < ncols; c++) {
-    let t: ColumnType | undefined;
+    let t: ColumnType | undefined = types[c];
     let nn = 0;
     for (const { buf, grid } of samples) {
       for (let r = 0; r < grid.rows; r++) {
@@ -94,10 +104,10 @@ export function inferTypes(samples: SampleView[], ncols: number, markers: Uint8A
       }
       if (t === 'text') break;
     }
-    types[c] = t ?? 'text';
-    nonNull[c] = nn;
+    types[c] = t;
+    void nn;
   }
-  return { types: types as ColumnType[], nonNull };
+  return { types: types.map((t) => t ?? 'text'), partial: types };
 }
 
 /**
@@ -142,8 +152,9 @@ export function sniffHeader(
 }
 
 /** Tokenizes complete rows of `buf[from..limit)` for sampling (rejects dropped). */
-export function sampleRows(buf: Uint8Array, from: number, limit: number, isLast: boolean, delim: number, ncols: number, maxRecordBytes: number): Grid {
-  const grid = new Grid(ncols, 1024);
+export function sampleRows(buf: Uint8Array, from: number, limit: number, isLast: boolean, delim: number, ncols: number, maxRecordBytes: number, reuse?: Grid): Grid {
+  const grid = reuse ?? new Grid(ncols, 1024);
+  grid.reset();
   const rejects: TokenReject[] = [];
   tokenize(buf, from, limit, isLast, delim, 1, grid, rejects, maxRecordBytes);
   return grid;
