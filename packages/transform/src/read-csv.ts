@@ -113,6 +113,14 @@ export interface Widening {
 const utf8 = new TextDecoder();
 const enc = new TextEncoder();
 
+/**
+ * A plain Uint8Array view of a Buffer. The tokenizer and casts then only ever
+ * see one array shape, which keeps V8's optimized code monomorphic.
+ */
+function plain(b: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;
   const out = new Uint8Array(a.length + b.length);
@@ -219,7 +227,7 @@ export class CsvReader implements CastFailureSink {
       head.push(Buffer.from(n.value));
       headLen += n.value.length;
     }
-    let headBuf: Uint8Array = head.length === 1 ? head[0]! : Buffer.concat(head);
+    let headBuf: Uint8Array = plain(head.length === 1 ? head[0]! : Buffer.concat(head));
     const name = source.kind === 'file' ? source.path : source.name;
     if (headLen === 0) {
       await it.return?.();
@@ -251,7 +259,7 @@ export class CsvReader implements CastFailureSink {
       if (n.done) ended = true;
       else {
         head.push(Buffer.from(n.value));
-        headBuf = concat(headBuf, n.value);
+        headBuf = plain(concat(headBuf, n.value));
       }
       first = tokenizeFirstRecord(headBuf, 0, headBuf.length, ended, delim);
     }
@@ -807,12 +815,12 @@ async function sampleWindows(
       const at = Math.floor(skip + ((size - skip) * w) / (count + 1));
       const raw = rawBuf.subarray(0, Math.min(SAMPLE_WINDOW_BYTES, size - at));
       const { bytesRead } = await fh.read(raw, 0, raw.length, at);
-      let buf: Uint8Array = raw.subarray(0, bytesRead);
+      let buf: Uint8Array = plain(raw.subarray(0, bytesRead));
       const nl = buf.indexOf(0x0a);
       if (nl < 0) continue;
       buf = buf.subarray(nl + 1);
       if (encoding !== 'utf-8') {
-        buf = Buffer.from(iconvLite().decode(Buffer.from(buf), encoding), 'utf8');
+        buf = plain(Buffer.from(iconvLite().decode(Buffer.from(buf), encoding), 'utf8'));
       }
       sampleRows(buf, 0, buf.length, at + bytesRead >= size, delim, ncols, maxRecordBytes, grid);
       rows += grid.rows;

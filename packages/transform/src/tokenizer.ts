@@ -118,6 +118,7 @@ export function tokenize(
   let records = 0;
   const ncols = grid.ncols;
   const cls = classTable(delim);
+  const maxSpecial = Math.max(delim, QUOTE, LF, CR);
   let p = pos;
   // Each iteration handles one record.
   record: while (p < limit && records < maxRecords) {
@@ -206,9 +207,14 @@ export function tokenize(
         }
       } else {
         fs = p;
-        // One table load per byte: 0 = ordinary, 1 = delimiter or line end, 2 = quote.
+        // Most bytes are above every special byte (digits, letters, UTF-8
+        // sequences for a comma delimiter): one compare, then the table.
         for (;;) {
-          while (p < limit && cls[buf[p]!] === 0) p++;
+          while (p < limit) {
+            const c = buf[p]!;
+            if (c > maxSpecial || cls[c] === 0) p++;
+            else break;
+          }
           if (p < limit && buf[p] === QUOTE) {
             if (badCode === undefined) {
               badCode = 'INVALID_OPENING_QUOTE';
