@@ -16,6 +16,9 @@ import {
   Uint8,
   makeData,
 } from 'apache-arrow';
+import { tableFromIPC } from 'apache-arrow';
+import type { Data } from 'apache-arrow';
+import * as parquetWasm from 'parquet-wasm';
 import { openParquetDataset, writeParquetFiles } from '@sluice/load';
 import type { ParquetCompression } from '@sluice/load';
 import {
@@ -262,6 +265,53 @@ function randomColumns(n: number, r: () => number, nullRate: number): ColumnDef[
   });
 }
 
+/** Reads a file with a second, independent implementation: arrow-rs (parquet-wasm). */
+async function readWithArrowRs(file: string): Promise<{ types: string[]; columns: Value[][] }> {
+  const wasmTable = parquetWasm.readParquet(new Uint8Array(await readFile(file)));
+  const table = tableFromIPC(wasmTable.intoIPCStream()); // consumes (frees) the wasm table
+  const columns = table.schema.fields.map((_, c) => {
+    const out: Value[] = [];
+    for (const batch of table.batches) {
+      const d = batch.data.children[c] as Data;
+      const vec = batch.getChildAt(c)!;
+      for (let i = 0; i < d.length; i++) {
+        if (!vec.isValid(i)) out.push(null);
+        else if (ArrayBuffer.isView(d.values) && !(d.values instanceof Uint8Array)) {
+          out.push((d.values as unknown as ArrayLike<number | bigint>)[i]!);
+        } else out.push(vec.get(i) as Value);
+      }
+    }
+    return out;
+  });
+  return { types: table.schema.fields.map((f) => String(f.type)), columns };
+}
+
+describe('a second reader (arrow-rs via parquet-wasm)', () => {
+  for (const compression of ['zstd', 'snappy', 'none'] as ParquetCompression[]) {
+    test(`reads every type back exactly (${compression})`, async () => {
+      const dir = await newDir();
+      const defs = [...edgeColumns(), ...randomColumns(3000, rng(21), 0.2).map((d) => ({ ...d, values: d.values.slice(0, 9) }))];
+      const batch = makeBatch(defs);
+      const res = await writeParquetFiles(iter([batch.slice(0, 4), batch.slice(4)]), batch.schema, {
+        outDir: dir,
+        compression,
+        rowGroupRows: 5,
+      });
+      const got = await readWithArrowRs(res.files[0]!);
+      expect(got.types.slice(0, 7)).toEqual([
+        'Int32',
+        'Int64',
+        'Float64',
+        'Bool',
+        'Date32<DAY>',
+        'Timestamp<MICROSECOND, UTC>',
+        'Utf8',
+      ]);
+      expect(got.columns).toEqual(defs.map((d) => d.values));
+    });
+  }
+});
+
 describe('batch shapes, row groups and pages', () => {
   test('sliced batches (unaligned offsets) round-trip', async () => {
     const dir = await newDir();
@@ -373,6 +423,17 @@ describe('files, rotation and the commit protocol', () => {
     expect(await readBack(res.files, defs)).toEqual(defs.map((d) => d.values));
     const { statSync } = await import('node:fs');
     expect(res.bytes).toBe(res.files.reduce((a, f) => a + statSync(f).size, 0));
+  });
+
+  test('writes issued without awaiting each one are applied in order', async () => {
+    const dir = await newDir();
+    const defs = randomColumns(2000, rng(13), 0.1);
+    const whole = makeBatch(defs);
+    const w = await openParquetDataset(whole.schema, { outDir: dir, rowGroupRows: 300 });
+    await Promise.all([0, 1, 2, 3].map((i) => w.write(whole.slice(i * 500, i * 500 + 500))));
+    const res = await w.commit();
+    expect(await readBack(res.files, defs)).toEqual(defs.map((d) => d.values));
+    await expect(w.commit()).rejects.toMatchObject({ code: 'WRITER_CLOSED' });
   });
 
   test('zero rows still publishes one readable file with the schema', async () => {
