@@ -361,39 +361,84 @@ function encodeUtf8(
   out: Uint8Array,
   p: number,
 ): number {
-  // Values are copied 8 bytes at a time through Int32 DataView reads/writes
-  // (about 2x a byte loop for short strings). The copy may run up to 7 bytes past a
-  // value's end: the next value overwrites it, and `out` has 8 bytes of slack.
-  // Int32 (not Float64) moves, so no NaN canonicalisation can touch the bytes.
   const dvo = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let r = 0;
   for (const s of segs) {
-    const off = s.data.valueOffsets as Int32Array;
-    const bytes = s.data.values as Uint8Array;
-    const dvi = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const safeEnd = bytes.length - 8;
-    for (let i = s.start; i < s.end; i++, r++) {
-      if (validity !== undefined && ((validity[r >> 3]! >> (r & 7)) & 1) === 0) continue;
-      let a = off[i]!;
-      const b = off[i + 1]!;
-      const len = b - a;
-      dvo.setInt32(p, len, true);
-      p += 4;
-      const stop = p + len;
-      if (len > 256) {
-        out.set(bytes.subarray(a, b), p);
-      } else if (b <= safeEnd) {
-        while (p < stop) {
-          dvo.setInt32(p, dvi.getInt32(a, true), true);
-          dvo.setInt32(p + 4, dvi.getInt32(a + 4, true), true);
-          p += 8;
-          a += 8;
-        }
-      } else {
-        while (p < stop) out[p++] = bytes[a++]!;
+    p =
+      validity === undefined
+        ? copyStrings(s, out, dvo, p)
+        : copyValidStrings(s, validity, r, out, dvo, p);
+    r += s.end - s.start;
+  }
+  return p;
+}
+
+/**
+ * PLAIN byte arrays: `u32 length` + bytes per value. Short values are copied
+ * 8 bytes at a time through Int32 DataView reads/writes (about 2x a byte loop);
+ * the copy may run up to 7 bytes past a value's end, which the next value
+ * overwrites and `out`'s 8 bytes of slack absorb. Int32 rather than Float64
+ * moves, so no NaN canonicalisation can touch the bytes.
+ */
+function copyStrings(s: Segment, out: Uint8Array, dvo: DataView, p: number): number {
+  const off = s.data.valueOffsets as Int32Array;
+  const bytes = s.data.values as Uint8Array;
+  const dvi = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const safeEnd = bytes.length - 8;
+  let a = off[s.start]!;
+  for (let i = s.start; i < s.end; i++) {
+    const b = off[i + 1]!;
+    const len = b - a;
+    dvo.setInt32(p, len, true);
+    p += 4;
+    const stop = p + len;
+    if (len > 256) {
+      out.set(bytes.subarray(a, b), p);
+    } else if (b <= safeEnd) {
+      for (let x = a; p < stop; p += 8, x += 8) {
+        dvo.setInt32(p, dvi.getInt32(x, true), true);
+        dvo.setInt32(p + 4, dvi.getInt32(x + 4, true), true);
       }
-      p = stop;
+    } else {
+      for (let x = a; p < stop; ) out[p++] = bytes[x++]!;
     }
+    p = stop;
+    a = b;
+  }
+  return p;
+}
+
+function copyValidStrings(
+  s: Segment,
+  validity: Uint8Array,
+  r: number,
+  out: Uint8Array,
+  dvo: DataView,
+  p: number,
+): number {
+  const off = s.data.valueOffsets as Int32Array;
+  const bytes = s.data.values as Uint8Array;
+  const dvi = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const safeEnd = bytes.length - 8;
+  for (let i = s.start; i < s.end; i++, r++) {
+    if (((validity[r >> 3]! >> (r & 7)) & 1) === 0) continue;
+    const a = off[i]!;
+    const b = off[i + 1]!;
+    const len = b - a;
+    dvo.setInt32(p, len, true);
+    p += 4;
+    const stop = p + len;
+    if (len > 256) {
+      out.set(bytes.subarray(a, b), p);
+    } else if (b <= safeEnd) {
+      for (let x = a; p < stop; p += 8, x += 8) {
+        dvo.setInt32(p, dvi.getInt32(x, true), true);
+        dvo.setInt32(p + 4, dvi.getInt32(x + 4, true), true);
+      }
+    } else {
+      for (let x = a; p < stop; ) out[p++] = bytes[x++]!;
+    }
+    p = stop;
   }
   return p;
 }

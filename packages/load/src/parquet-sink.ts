@@ -71,6 +71,7 @@ type Item =
   | { k: 'close' };
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
+const WRITE_BATCH_BYTES = 2 << 20;
 
 export class ParquetSink {
   private items: Array<Item | undefined> = [];
@@ -96,6 +97,11 @@ export class ParquetSink {
   private chunkUncompressed = 0;
   private chunkCompressed = 0;
   private fileRows = 0;
+  private batch: Uint8Array[] = [];
+  private batchBuffers: SharedArrayBuffer[] = [];
+  private batchPos = 0;
+  private batchCost = 0;
+  private batchBytes = 0;
 
   constructor(
     private readonly leaves: SchemaLeaf[],
@@ -219,6 +225,12 @@ export class ParquetSink {
   }
 
   private async pump(): Promise<void> {
+    await this.drain();
+    // Never go idle holding a batch: the producer may be waiting for its budget.
+    if (!this.aborted) await this.flushBatch();
+  }
+
+  private async drain(): Promise<void> {
     while (this.head < this.items.length && !this.aborted) {
       const item = this.items[this.head]!;
       this.items[this.head++] = undefined;
@@ -232,6 +244,20 @@ export class ParquetSink {
         this.head = 0;
       }
     }
+  }
+
+  /** Writes the batched pages, then frees their buffers and in-flight budget. */
+  private async flushBatch(): Promise<void> {
+    if (this.batch.length === 0) return;
+    const list = this.batch;
+    this.batch = [];
+    await this.fh!.writev(list, this.batchPos);
+    this.inFlight -= this.batchCost;
+    for (const b of this.batchBuffers) this.pool.release(b);
+    this.batchBuffers = [];
+    this.batchCost = 0;
+    this.batchBytes = 0;
+    if (!this.saturated) this.wake();
   }
 
   private async handle(item: Item): Promise<void> {
@@ -251,13 +277,18 @@ export class ParquetSink {
         if (this.aborted) return;
         const header = encodeDataPageHeader(item.uncompressed, body.byteLength, item.numValues, Encoding.PLAIN);
         if (this.chunkStart < 0) this.chunkStart = this.pos;
-        await this.fh!.writev([header, body], this.pos);
+        // Batch writes: each writev costs the main thread ~50-100 µs whatever its size.
+        if (this.batch.length === 0) this.batchPos = this.pos;
+        this.batch.push(header, body);
+        this.batchBuffers.push(...item.buffers);
+        this.batchCost += item.cost;
+        this.batchBytes += header.byteLength + body.byteLength;
         this.pos += header.byteLength + body.byteLength;
         this.chunkUncompressed += header.byteLength + item.uncompressed;
         this.chunkCompressed += header.byteLength + body.byteLength;
-        this.inFlight -= item.cost;
-        for (const b of item.buffers) this.pool.release(b);
-        if (!this.saturated) this.wake();
+        if (this.batchBytes >= WRITE_BATCH_BYTES || this.batch.length >= 256 || this.head === this.items.length) {
+          await this.flushBatch();
+        }
         return;
       }
       case 'chunk': {
@@ -304,6 +335,7 @@ export class ParquetSink {
         return;
       }
       case 'close': {
+        await this.flushBatch();
         const footer = encodeFileMetaData({
           leaves: this.leaves,
           numRows: this.fileRows,
