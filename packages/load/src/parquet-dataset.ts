@@ -31,6 +31,14 @@ export interface ParquetDatasetOptions {
   rowGroupRows?: number;
   /** Output file prefix; default 'part'. */
   filePrefix?: string;
+  /**
+   * Called once every row of a batch has been encoded (copied into pages):
+   * from then on the writer no longer reads the batch, so its buffers may be
+   * recycled (e.g. `CsvReader.release(batch)`). A batch can stay pending across
+   * several `write()` calls while a row group fills, so recycling right after
+   * `write()` resolves is NOT safe; recycle here.
+   */
+  onBatchEncoded?: (batch: RecordBatch) => void;
   /** Advanced: uncompressed bytes per data page; default 1 MiB. */
   pageSizeBytes?: number;
   /** Advanced: zstd level; default 3 (zstd's own default). */
@@ -80,6 +88,7 @@ function escapeRegExp(s: string): string {
 }
 
 interface Pending {
+  batch: RecordBatch;
   cols: Data[];
   start: number;
   end: number;
@@ -107,7 +116,8 @@ class DatasetWriter implements ParquetDatasetWriter {
     schema: Schema,
     private readonly outDir: string,
     private readonly stagingDir: string,
-    opts: Required<Omit<ParquetDatasetOptions, 'outDir'>>,
+    opts: Required<Omit<ParquetDatasetOptions, 'outDir' | 'onBatchEncoded'>>,
+    private readonly onBatchEncoded: ((batch: RecordBatch) => void) | undefined,
   ) {
     this.specs = columnSpecs(schema);
     this.rowGroupRows = opts.rowGroupRows;
@@ -164,8 +174,9 @@ class DatasetWriter implements ParquetDatasetWriter {
     try {
       const cols = this.checkBatch(batch);
       const n = batch.numRows;
+      if (n === 0) this.onBatchEncoded?.(batch);
       if (n > 0) {
-        this.pending.push({ cols, start: 0, end: n });
+        this.pending.push({ batch, cols, start: 0, end: n });
         this.pendingRows += n;
         for (let rows = this.nextGroupRows(); this.pendingRows >= rows; rows = this.nextGroupRows()) {
           await this.writeRowGroup(rows);
@@ -211,8 +222,10 @@ class DatasetWriter implements ParquetDatasetWriter {
     return Math.min(this.rowGroupRows, this.maxRowsPerFile - this.fileRows);
   }
 
-  private takeRows(n: number): Segment[][] {
+  /** Cuts `n` rows off the pending batches; also returns the batches this used up. */
+  private takeRows(n: number): { segs: Segment[][]; finished: RecordBatch[] } {
     const segs: Segment[][] = this.specs.map(() => []);
+    const finished: RecordBatch[] = [];
     let need = n;
     while (need > 0) {
       const p = this.pending[0]!;
@@ -220,10 +233,13 @@ class DatasetWriter implements ParquetDatasetWriter {
       for (let c = 0; c < segs.length; c++) segs[c]!.push({ data: p.cols[c]!, start: p.start, end: p.start + take });
       p.start += take;
       need -= take;
-      if (p.start === p.end) this.pending.shift();
+      if (p.start === p.end) {
+        this.pending.shift();
+        finished.push(p.batch);
+      }
     }
     this.pendingRows -= n;
-    return segs;
+    return { segs, finished };
   }
 
   private openNextFile(): void {
@@ -235,7 +251,7 @@ class DatasetWriter implements ParquetDatasetWriter {
   }
 
   private async writeRowGroup(rows: number): Promise<void> {
-    const segs = this.takeRows(rows);
+    const { segs, finished } = this.takeRows(rows);
     if (!this.fileOpen) this.openNextFile();
     for (const spec of this.specs) {
       const stats: PageStats = { nullCount: 0 };
@@ -257,6 +273,8 @@ class DatasetWriter implements ParquetDatasetWriter {
       }
       this.sink.endChunk(spec, rows, stats);
     }
+    // Every value is now copied into page buffers: the batches are free to recycle.
+    if (this.onBatchEncoded !== undefined) for (const b of finished) this.onBatchEncoded(b);
     this.sink.endRowGroup(rows);
     this.fileRows += rows;
     this.totalRows += rows;
@@ -338,7 +356,7 @@ export async function openParquetDataset(schema: Schema, options: ParquetDataset
   // Validate the schema before touching the disk.
   columnSpecs(schema);
   await mkdir(stagingDir, { recursive: true });
-  return new DatasetWriter(schema, options.outDir, stagingDir, opts);
+  return new DatasetWriter(schema, options.outDir, stagingDir, opts, options.onBatchEncoded);
 }
 
 /** Opens a dataset, writes every batch, commits; aborts (publishing nothing) on any error. */

@@ -425,6 +425,36 @@ describe('files, rotation and the commit protocol', () => {
     expect(res.bytes).toBe(res.files.reduce((a, f) => a + statSync(f).size, 0));
   });
 
+  test('onBatchEncoded: a batch is reported once fully encoded, and recycling it then is safe', async () => {
+    const dir = await newDir();
+    const defs = randomColumns(2000, rng(14), 0.2);
+    const batches = Array.from({ length: 4 }, (_, i) => makeBatch(defs.map((d) => ({ ...d, values: d.values.slice(i * 500, i * 500 + 500) }))));
+    const done: number[] = [];
+    const w = await openParquetDataset(batches[0]!.schema, {
+      outDir: dir,
+      rowGroupRows: 1200,
+      onBatchEncoded: (b) => {
+        done.push(batches.indexOf(b));
+        // Recycle as a reader would: scribble over every buffer of the batch.
+        for (const d of b.data.children) {
+          const v = d.values as ArrayBufferView;
+          new Uint8Array(v.buffer, v.byteOffset, v.byteLength).fill(0x5a);
+          d.nullBitmap?.fill(0);
+        }
+      },
+    });
+    await w.write(batches[0]!);
+    await w.write(batches[1]!);
+    expect(done).toEqual([]); // 1000 rows pending, row group not full
+    await w.write(batches[2]!);
+    expect(done).toEqual([0, 1]); // first row group (1200 rows) used up batches 0 and 1
+    await w.write(batches[3]!);
+    expect(done).toEqual([0, 1]);
+    const res = await w.commit();
+    expect(done).toEqual([0, 1, 2, 3]);
+    expect(await readBack(res.files, defs)).toEqual(defs.map((d) => d.values));
+  });
+
   test('writes issued without awaiting each one are applied in order', async () => {
     const dir = await newDir();
     const defs = randomColumns(2000, rng(13), 0.1);
