@@ -6,7 +6,8 @@
  *   npm run build && npm run bench -w @sluice/load [-- --rows 1000000 --runs 3 --variants a,b]
  *
  * Variants are impl[:codec[:parse]]: impl = gen (no writer: baseline),
- * sluice, sluice-noworker (compressionThreads: 0), wasm (parquet-wasm 0.8
+ * sluice (defaults: zstd on the main thread's streams), sluice-worker
+ * (compressionThreads: 2, zstd in a worker thread), wasm (parquet-wasm 0.8
  * transformParquetStream, every wasm object freed or consumed); ':parse' adds
  * a simulated CSV tokenizer that keeps the main thread busy 0.8 µs per row.
  *
@@ -205,10 +206,10 @@ function generator(state) {
   })();
 }
 
-async function runSluice(outDir, compression, state, noWorker) {
+async function runSluice(outDir, compression, state, worker) {
   const { writeParquetFiles } = await import('@sluice/load');
   const extra = process.env.SLUICE_BENCH_OPTS ? JSON.parse(process.env.SLUICE_BENCH_OPTS) : {};
-  if (noWorker) extra.compressionThreads = 0;
+  if (worker) extra.compressionThreads = 2;
   const res = await writeParquetFiles(generator(state), schema, { outDir, compression, ...extra });
   return { rows: res.rows, bytes: res.bytes };
 }
@@ -263,8 +264,8 @@ async function child(variant) {
   if (impl === 'gen') {
     for await (const b of generator(state)) void b;
     res = { rows: ROWS, bytes: 0 };
-  } else if (impl === 'sluice' || impl === 'sluice-noworker') {
-    res = await runSluice(outDir, compression, state, impl === 'sluice-noworker');
+  } else if (impl === 'sluice' || impl === 'sluice-worker') {
+    res = await runSluice(outDir, compression, state, impl === 'sluice-worker');
   }
   else res = await runWasm(outDir, compression, state);
   const wall = performance.now() - t0;
@@ -302,8 +303,8 @@ function parent() {
     'gen',
     'sluice:zstd', 'sluice:snappy', 'sluice:none',
     'wasm:zstd', 'wasm:snappy', 'wasm:none',
-    'sluice-noworker:zstd',
-    'gen::parse', 'sluice:zstd:parse', 'sluice-noworker:zstd:parse', 'wasm:zstd:parse',
+    'sluice-worker:zstd',
+    'gen::parse', 'sluice:zstd:parse', 'sluice-worker:zstd:parse', 'wasm:zstd:parse',
   ].join(',')).split(',');
   const self = fileURLToPath(import.meta.url);
   const nodeArgs = ['--expose-gc'];

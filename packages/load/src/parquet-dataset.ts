@@ -45,13 +45,14 @@ export interface ParquetDatasetOptions {
   zstdLevel?: number;
   /**
    * Advanced: uncompressed page bytes allowed between encoding and the file
-   * (compressions in flight); `write()` waits beyond it. Default 8 MiB.
+   * (compressions in flight); `write()` waits beyond it. Default 4 MiB.
    */
   maxInFlightBytes?: number;
   /**
-   * Advanced: zstd streams in the compression worker thread; default 2 (3 with
-   * more than 2 cores). 0 = no worker: ~14 MB less RSS, but compression then
-   * pauses while the caller keeps the main thread busy.
+   * Advanced: 0 (default) compresses on two zstd streams owned by the calling
+   * thread; N > 0 runs N streams in a worker thread, which keeps compressing
+   * while the caller holds the main thread (more overlap) but costs ~20 MB
+   * more RSS. Also settable with the SLUICE_ZSTD_THREADS environment variable.
    */
   compressionThreads?: number;
 }
@@ -324,6 +325,17 @@ class DatasetWriter implements ParquetDatasetWriter {
 }
 
 /**
+ * `compressionThreads`, else `SLUICE_ZSTD_THREADS` from the environment (an
+ * operator's knob for memory-starved hosts such as a 128 MB Lambda), else the default.
+ */
+function compressionThreadsOption(v: number | undefined): number {
+  const env = process.env.SLUICE_ZSTD_THREADS;
+  const value = v ?? (env === undefined || env === '' ? undefined : Number(env));
+  if (value === 0) return 0;
+  return positiveInt('compressionThreads', value, defaultCompressionThreads());
+}
+
+/**
  * Opens a staged Parquet dataset in `options.outDir` for batches of `schema`.
  * Nothing is visible as `*.parquet` until `commit()`.
  */
@@ -345,11 +357,8 @@ export async function openParquetDataset(schema: Schema, options: ParquetDataset
     maxRowsPerFile: positiveInt('maxRowsPerFile', options.maxRowsPerFile, 1_000_000),
     rowGroupRows: positiveInt('rowGroupRows', options.rowGroupRows, 65_536),
     pageSizeBytes: positiveInt('pageSizeBytes', options.pageSizeBytes, 1 << 20),
-    maxInFlightBytes: positiveInt('maxInFlightBytes', options.maxInFlightBytes, 8 << 20),
-    compressionThreads:
-      options.compressionThreads === 0
-        ? 0
-        : positiveInt('compressionThreads', options.compressionThreads, defaultCompressionThreads()),
+    maxInFlightBytes: positiveInt('maxInFlightBytes', options.maxInFlightBytes, 4 << 20),
+    compressionThreads: compressionThreadsOption(options.compressionThreads),
   };
   const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const stagingDir = join(options.outDir, `_staging-${runId}`);

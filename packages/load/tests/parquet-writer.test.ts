@@ -97,13 +97,13 @@ describe('types and values', () => {
     });
   }
 
-  test('zstd without the worker (compressionThreads: 0) round-trips too', async () => {
+  test('zstd in the worker thread (compressionThreads: 2) round-trips too', async () => {
     const dir = await newDir();
     const defs = randomColumns(3000, rng(12), 0.2);
     const batch = makeBatch(defs);
     const res = await writeParquetFiles(iter([batch]), batch.schema, {
       outDir: dir,
-      compressionThreads: 0,
+      compressionThreads: 2,
       rowGroupRows: 500,
       pageSizeBytes: 3000,
     });
@@ -375,6 +375,7 @@ describe('batch shapes, row groups and pages', () => {
         maxRowsPerFile: 500 + Math.floor(r() * 3000),
         pageSizeBytes: 200 + Math.floor(r() * 5000),
         compression: (['zstd', 'snappy', 'none'] as const)[seed % 3]!,
+        compressionThreads: seed % 2 === 0 ? 2 : 0,
       });
       expect(res.rows).toBe(n);
       expect(await readBack(res.files, defs)).toEqual(defs.map((d) => d.values));
