@@ -24,7 +24,7 @@ class ZstdStream {
     this.stream = createZstdCompress({
       // Every write ends a frame: one pool job and one callback per page.
       flush: zc.ZSTD_e_end,
-      chunkSize: 256 << 10,
+      chunkSize: 128 << 10,
       params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_windowLog]: 20 },
     });
     this.stream.on('data', (c: Buffer) => this.chunks.push(c));
@@ -33,7 +33,7 @@ class ZstdStream {
     });
   }
 
-  compress(page: Uint8Array): Promise<Uint8Array> {
+  compress(page: Uint8Array, out: SharedArrayBuffer): Promise<Uint8Array> {
     this.pending++;
     return new Promise<Uint8Array>((resolve, reject) => {
       if (this.failure !== undefined) {
@@ -50,9 +50,18 @@ class ZstdStream {
           reject(e);
           return;
         }
-        const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+        // Copy the frame into the pooled output buffer so zlib's chunks die young
+        // (held until the write, they kept ~10 MB of zlib output buffers alive).
+        let total = 0;
+        for (const c of this.chunks) total += c.length;
+        const frame = total <= out.byteLength ? new Uint8Array(out, 0, total) : new Uint8Array(total);
+        let at = 0;
+        for (const c of this.chunks) {
+          frame.set(c, at);
+          at += c.length;
+        }
         this.chunks = [];
-        resolve(out);
+        resolve(frame);
       });
     });
   }
@@ -69,10 +78,10 @@ export class ZstdLocal implements PageCompressor {
     this.streams = Array.from({ length: Math.max(1, size) }, () => new ZstdStream(level));
   }
 
-  compress(page: Uint8Array): Promise<Uint8Array> {
+  compress(page: Uint8Array, out: SharedArrayBuffer): Promise<Uint8Array> {
     let best = this.streams[0]!;
     for (const s of this.streams) if (s.pending < best.pending) best = s;
-    return best.compress(page);
+    return best.compress(page, out);
   }
 
   async close(): Promise<void> {
