@@ -59,11 +59,15 @@ export async function runTransform(opts: TransformRunOptions): Promise<Transform
   const widened: Widening[] = [];
 
   for (;;) {
+    const currentReader = reader;
     const writer = await openParquetDataset(reader.plan.schema, {
       outDir: opts.outDir,
       ...(opts.maxRowsPerFile === undefined ? {} : { maxRowsPerFile: opts.maxRowsPerFile }),
       ...(opts.read.batchRows === undefined ? {} : { rowGroupRows: Math.max(opts.read.batchRows, 1) }),
       compression: opts.compression ?? 'zstd',
+      // Once a batch's values are in page buffers its typed arrays go back to
+      // the reader: steady-state memory is two batches, not whatever the GC left.
+      onBatchEncoded: (batch) => currentReader.release(batch),
     });
     const rejects = new RejectsFile(opts.outDir, runId);
     const summarize = (files: string[], rejectsFile: string | undefined): TransformSummary => ({
