@@ -15,7 +15,7 @@ export type CsvSource =
   | { kind: 'file'; path: string }
   | { kind: 'stream'; name: string; stream: AsyncIterable<Uint8Array> };
 
-export const READ_CHUNK_BYTES = 1 << 20;
+export const READ_CHUNK_BYTES = 512 << 10;
 
 export interface ByteCounter {
   /** Raw (still compressed / encoded) bytes read so far. */
