@@ -14,9 +14,10 @@ import type { SchemaLeaf } from './parquet-format.js';
  * - `fixed`: little-endian copy of the Arrow value buffer (4 or 8 bytes a value);
  * - `widen`: 8/16-bit Arrow integers widened to INT32;
  * - `bool`: bit-packed, LSB first;
- * - `utf8`: 4-byte length + bytes.
+ * - `utf8`: 4-byte length + bytes;
+ * - `dict-utf8`: an Arrow Dictionary<int, Utf8> column, written as plain strings.
  */
-export type ValueKind = 'fixed' | 'widen' | 'bool' | 'utf8';
+export type ValueKind = 'fixed' | 'widen' | 'bool' | 'utf8' | 'dict-utf8';
 
 /** Which min/max statistics the encoder computes. */
 export type StatKind = 'i32' | 'i64' | 'f32' | 'f64' | 'none';
@@ -108,6 +109,17 @@ export function columnSpec(field: Field, index: number): ColumnSpec {
         width: 0,
         stat: 'none',
       };
+    case Type.Dictionary: {
+      const d = t as unknown as { dictionary: DataType };
+      if (d.dictionary.typeId !== Type.Utf8) throw unsupported(field, 'only dictionaries of Utf8 values');
+      return {
+        ...base,
+        leaf: leaf(PhysicalType.BYTE_ARRAY, { convertedType: ConvertedType.UTF8, logicalType: { kind: 'STRING' } }),
+        kind: 'dict-utf8',
+        width: 0,
+        stat: 'none',
+      };
+    }
     case Type.Date: {
       if ((t as unknown as { unit: DateUnit }).unit !== DateUnit.DAY) throw unsupported(field, 'only DateDay is supported');
       return {

@@ -158,6 +158,62 @@ function scratchBitmap(bytes: number): Uint8Array {
   return s;
 }
 
+interface StringDict {
+  off: Int32Array;
+  bytes: Uint8Array;
+}
+
+const dictCache = new WeakMap<object, StringDict>();
+
+/** The Utf8 dictionary of a Dictionary<int, Utf8> column as one offsets/bytes pair. */
+function stringDict(data: Data): StringDict {
+  const vec = data.dictionary as unknown as { data: Data[] } | undefined;
+  if (vec === undefined) throw new Error('dictionary-encoded column without a dictionary');
+  const cached = dictCache.get(vec);
+  if (cached !== undefined) return cached;
+  let result: StringDict;
+  const chunks = vec.data;
+  if (chunks.length === 1 && chunks[0]!.offset === 0) {
+    const c = chunks[0]!;
+    result = { off: c.valueOffsets as Int32Array, bytes: c.values as Uint8Array };
+  } else {
+    // Delta dictionaries / slices: flatten once.
+    let n = 0;
+    let total = 0;
+    for (const c of chunks) {
+      const o = c.valueOffsets as Int32Array;
+      n += c.length;
+      total += o[c.length]! - o[0]!;
+    }
+    const off = new Int32Array(n + 1);
+    const bytes = new Uint8Array(total);
+    let k = 0;
+    let at = 0;
+    for (const c of chunks) {
+      const o = c.valueOffsets as Int32Array;
+      const v = c.values as Uint8Array;
+      bytes.set(v.subarray(o[0]!, o[c.length]!), at);
+      for (let i = 0; i < c.length; i++) off[++k] = at + o[i + 1]! - o[0]!;
+      at += o[c.length]! - o[0]!;
+    }
+    result = { off, bytes };
+  }
+  dictCache.set(vec, result);
+  return result;
+}
+
+/** Bytes of rows [start, end) of a Dictionary<int, Utf8> column in a PLAIN page (nulls counted as empty). */
+function dictBytes(data: Data, start: number, end: number): number {
+  const { off } = stringDict(data);
+  const idx = data.values as Int32Array;
+  let bytes = 4 * (end - start);
+  for (let i = start; i < end; i++) {
+    const k = idx[i]!;
+    bytes += off[k + 1]! - off[k]! || 0; // a null slot may hold any index, even out of range
+  }
+  return bytes;
+}
+
 /** Upper bound of a page's values section, in bytes. */
 function valuesUpperBound(spec: ColumnSpec, segs: readonly Segment[], rows: number): number {
   switch (spec.kind) {
@@ -172,6 +228,11 @@ function valuesUpperBound(spec: ColumnSpec, segs: readonly Segment[], rows: numb
         const off = s.data.valueOffsets as Int32Array;
         bytes += off[s.end]! - off[s.start]!;
       }
+      return bytes;
+    }
+    case 'dict-utf8': {
+      let bytes = 0;
+      for (const s of segs) bytes += dictBytes(s.data, s.start, s.end);
       return bytes;
     }
   }
@@ -256,6 +317,9 @@ export function encodePage(
       break;
     case 'utf8':
       end = encodeUtf8(segs, validity, out, valuesAt);
+      break;
+    case 'dict-utf8':
+      end = encodeDictUtf8(segs, validity, out, valuesAt);
       break;
   }
   const nonNull = rows - nullCount;
@@ -443,6 +507,32 @@ function copyValidStrings(
   return p;
 }
 
+function encodeDictUtf8(
+  segs: readonly Segment[],
+  validity: Uint8Array | undefined,
+  out: Uint8Array,
+  p: number,
+): number {
+  const dvo = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let r = 0;
+  for (const s of segs) {
+    const { off, bytes } = stringDict(s.data);
+    const idx = s.data.values as Int32Array;
+    for (let i = s.start; i < s.end; i++, r++) {
+      if (validity !== undefined && ((validity[r >> 3]! >> (r & 7)) & 1) === 0) continue;
+      const k = idx[i]!;
+      const a = off[k]!;
+      const len = off[k + 1]! - a;
+      dvo.setInt32(p, len, true);
+      p += 4;
+      if (len > 32) out.set(bytes.subarray(a, a + len), p);
+      else for (let x = 0; x < len; x++) out[p + x] = bytes[a + x]!;
+      p += len;
+    }
+  }
+  return p;
+}
+
 function computeStats(spec: ColumnSpec, ab: SharedArrayBuffer, abAt: number, n: number, stats: PageStats): void {
   switch (spec.stat) {
     case 'i32': {
@@ -550,6 +640,25 @@ export function planPages(spec: ColumnSpec, segs: readonly Segment[], pageBytes:
     cur = [];
     curBytes = 0;
   };
+  if (spec.kind === 'dict-utf8') {
+    for (const s of segs) {
+      const { off } = stringDict(s.data);
+      const idx = s.data.values as Int32Array;
+      let from = s.start;
+      for (let i = s.start; i < s.end; i++) {
+        const k = idx[i]!;
+        curBytes += 4 + (off[k + 1]! - off[k]! || 0);
+        if (curBytes >= pageBytes) {
+          cur.push({ data: s.data, start: from, end: i + 1 });
+          from = i + 1;
+          flush();
+        }
+      }
+      if (from < s.end) cur.push({ data: s.data, start: from, end: s.end });
+    }
+    flush();
+    return pages;
+  }
   if (spec.kind !== 'utf8') {
     const perRow = spec.kind === 'bool' ? 1 / 8 : spec.width;
     const rowsPerPage = Math.max(1, Math.floor(pageBytes / perRow));

@@ -16,7 +16,7 @@ import {
   Uint8,
   makeData,
 } from 'apache-arrow';
-import { tableFromIPC } from 'apache-arrow';
+import { tableFromArrays, tableFromIPC } from 'apache-arrow';
 import type { Data } from 'apache-arrow';
 import * as parquetWasm from 'parquet-wasm';
 import { openParquetDataset, writeParquetFiles } from '@sluice/load';
@@ -207,6 +207,21 @@ describe('types and values', () => {
       { i8: null, i16: null, u8: null, f32: null, tms: null, tns: null },
       { i8: 127, i16: 32767, u8: 255, f32: -2.25, tms: 1700000000123n, tns: 1700000000123456789n },
     ]);
+  });
+
+  test('Arrow Dictionary<Int32, Utf8> columns (as tableFromArrays makes them) are written as strings', async () => {
+    const dir = await newDir();
+    const words = ['서울', 'Busan', '', 'x'.repeat(50), null];
+    const values = Array.from({ length: 3000 }, (_, i) => words[(i * 7) % words.length]!);
+    const table = tableFromArrays({ id: Int32Array.from(values, (_, i) => i), city: values });
+    expect(String(table.schema.fields[1]!.type)).toMatch(/^Dictionary</);
+    const batches = [table.batches[0]!.slice(0, 1001), table.batches[0]!.slice(1001)];
+    const res = await writeParquetFiles(iter(batches), table.schema, { outDir: dir, rowGroupRows: 700, pageSizeBytes: 2000 });
+    const f = sqlPath(res.files[0]!);
+    const types = await query(`DESCRIBE SELECT * FROM read_parquet(${f})`);
+    expect(types.map((t) => t.column_type)).toEqual(['INTEGER', 'VARCHAR']);
+    const rows = await query(`SELECT city FROM read_parquet(${f})`);
+    expect(rows.map((r) => r.city)).toEqual(values);
   });
 
   test('unsupported types and mismatched batches fail with clear errors', async () => {
