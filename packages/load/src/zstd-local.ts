@@ -1,9 +1,10 @@
 /**
- * zstd page compression on long-lived node:zlib streams owned by the calling
- * thread (no worker): ~14 MB less RSS than {@link ZstdWorker}, but a stream
- * starts its next job only after a callback on this thread, so compression
- * pauses whenever the caller keeps the main thread busy. Chosen with
- * `compressionThreads: 0`; see docs/decisions/002-parquet-writer.md.
+ * The default zstd page compression: two long-lived node:zlib zstd streams
+ * owned by the calling thread, each write one independent frame (one libuv
+ * pool job). Cheaper in memory than {@link ZstdWorker} (~20 MB less peak RSS
+ * on the whole CLI job), but a stream starts its next job only after a
+ * callback on this thread, so compression pauses while the caller keeps the
+ * main thread busy. See docs/decisions/002-parquet-writer.md.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

@@ -1,6 +1,6 @@
 /**
- * zstd compression of pages in a worker thread that owns a few long-lived
- * node:zlib zstd streams.
+ * Opt-in (`compressionThreads > 0`): zstd compression of pages in a worker
+ * thread that owns a few long-lived node:zlib zstd streams.
  *
  * Why a worker, when zlib's async zstd already runs on libuv's pool:
  * - a zlib stream only starts its next job after a callback on the thread that
