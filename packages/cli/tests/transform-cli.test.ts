@@ -65,6 +65,17 @@ describe('usage', () => {
     expect(r.stderr.length).toBeGreaterThan(0);
   });
 
+  it('runs with its memory settings (MALLOC_ARENA_MAX, small V8 young generation) and keeps exit codes through the re-exec', async () => {
+    const probe = join(work, 'probe.csv');
+    writeFileSync(probe, 'a\n1\n');
+    const r = await runCli(['transform', probe, '--out', outDir(), '--json'], { env: { SLUICE_DEBUG_SETTINGS: '1' } });
+    expect(r.code).toBe(0);
+    expect(r.json!.process).toEqual({ malloc_arena_max: '2', semi_space_flag: true });
+    const off = await runCli(['transform', probe, '--out', outDir(), '--json'], { env: { SLUICE_NO_REEXEC: '1', SLUICE_DEBUG_SETTINGS: '1' } });
+    expect(off.json!.process).toEqual({ malloc_arena_max: null, semi_space_flag: false });
+    expect((await runCli(['transform', probe])).code).toBe(2);
+  });
+
   it('exits 1 with a one-line error for a missing input', async () => {
     const r = await runCli(['transform', join(work, 'missing.csv'), '--out', outDir()]);
     expect(r.code).toBe(1);
