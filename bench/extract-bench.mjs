@@ -44,7 +44,7 @@ function chunkAt(i, len) {
 
 /** Always rebuild (incremental, a few seconds) so the bench never measures stale code. */
 function build() {
-  execFileSync(node, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'packages/extract'], { cwd: root, stdio: 'inherit' });
+  execFileSync(node, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'packages/extract', 'packages/cli'], { cwd: root, stdio: 'inherit' });
   execFileSync(node, [join(root, 'lambda/build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
@@ -98,9 +98,22 @@ async function writeLocalFile(path) {
  * kernel's VmHWM), not self-reported.
  */
 function runChild(script, env) {
+  return runProcess(['--input-type=module', '-e', script], env);
+}
+
+/** `sluice extract` exactly as a user runs it: the CLI binary, --json summary on stdout. */
+function runSluiceExtract(env) {
+  const args = [join(root, 'packages/cli/bin/sluice.js'), 'extract', env.SRC, '--to', 's3://bench/raw', '--dataset', env.DATASET, '--date', '2024-01-01', '--allow-private-network', '--json'];
+  return runProcess(args, env).then((r) => {
+    if (r.status !== 'written' || r.bytes !== Number(env.SIZE)) throw new Error('unexpected summary ' + JSON.stringify(r));
+    return { ...r, ms: r.duration_ms, rss: r.peak_rss_bytes, timings: r.timings_ms };
+  });
+}
+
+function runProcess(args, env) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = execFile(node, ['--input-type=module', '-e', script], { cwd: root, env: { ...process.env, ...env }, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(node, args, { cwd: root, env: { ...process.env, ...env }, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       const rss = sampler.stop();
       if (err) return reject(new Error(`${err.message}\n${stderr}`));
       const r = JSON.parse(stdout.trim().split('\n').pop());
@@ -111,13 +124,6 @@ function runChild(script, env) {
   });
 }
 
-const EXTRACT = `
-  import { extractToRawZone } from '@sluice/extract';
-  const t0 = performance.now();
-  const s = await extractToRawZone({ source: process.env.SRC, to: 's3://bench/raw', dataset: process.env.DATASET, date: '2024-01-01', allowPrivateNetwork: true });
-  const ms = performance.now() - t0;
-  if (s.status !== 'written' || s.bytes !== Number(process.env.SIZE)) throw new Error('unexpected summary ' + JSON.stringify(s));
-  console.log(JSON.stringify({ ms, rss: process.resourceUsage().maxRSS * 1024, sha256: s.sha256, timings: s.timings_ms }));`;
 
 const PLAIN = `
   import { createReadStream } from 'node:fs';
@@ -185,7 +191,7 @@ async function main() {
     console.error(`generating ${SIZE} bytes at ${file} …`);
     await writeLocalFile(file);
     for (let run = 1; run <= RUNS; run++) {
-      const e = await runChild(EXTRACT, { ...env, SRC: `http://127.0.0.1:${http.port}/big/data.bin`, DATASET: `run${run}`, SIZE: String(SIZE) });
+      const e = await runSluiceExtract({ ...env, SRC: `http://127.0.0.1:${http.port}/big/data.bin`, DATASET: `run${run}`, SIZE: String(SIZE) });
       rows.extract.push(e);
       await deleteAll(env);
       const p = await runChild(PLAIN, { ...env, FILE: file, KEY: `plain/run${run}.bin` });
