@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeError, formatBytes, isSluiceError, ON_ERROR_VALUES, type OnError } from '@sluice/core';
-import { normalizeEncoding, type CsvSource } from '@sluice/transform';
+import { normalizeDelimiter, normalizeEncoding, type CsvSource } from '@sluice/transform';
 import { DEFAULT_MAX_REJECT_RATIO, RejectPolicyError, runTransform, type TransformSummary } from './run-transform.js';
 import { readSchemaFile } from './schema-file.js';
 import { makeProgress } from './progress.js';
@@ -86,9 +86,11 @@ async function transformAction(input: string, flags: TransformFlags): Promise<vo
     throw new UsageError(describeError(e));
   }
   if (flags.delimiter !== undefined) {
-    const d = flags.delimiter === '\\t' || flags.delimiter.toLowerCase() === 'tab' ? '\t' : flags.delimiter;
-    if (d.length !== 1) throw new UsageError(`--delimiter must be one character (use '\\t' for tab), got ${JSON.stringify(flags.delimiter)}`);
-    flags.delimiter = d;
+    try {
+      flags.delimiter = normalizeDelimiter(flags.delimiter);
+    } catch (e) {
+      throw new UsageError(`--${describeError(e).replace(/^BAD_OPTION: /, '')}`);
+    }
   }
   if (flags.timezone !== undefined) {
     try {

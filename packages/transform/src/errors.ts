@@ -22,8 +22,12 @@ export type CsvErrorCode =
   | 'BAD_SCHEMA'
   /** Too many rejects for the policy. */
   | 'TOO_MANY_REJECTS'
-  /** `--on-error fail` met a bad record. */
-  | 'BAD_RECORD';
+  /** `--on-error fail` met a bad record, or csv-parse rejected one. */
+  | 'BAD_RECORD'
+  /** An option value is invalid (delimiter, encoding, …). */
+  | 'BAD_OPTION'
+  /** The input path cannot be read. */
+  | 'INPUT_NOT_FOUND';
 
 export class CsvError extends SluiceError<CsvErrorCode> {
   constructor(code: CsvErrorCode, message: string, options: SluiceErrorOptions = {}) {

@@ -1,4 +1,4 @@
-export { CsvReader, needsCsvParseFallback, DEFAULT_BATCH_ROWS, DEFAULT_BATCH_BYTES, DEFAULT_MAX_RECORD_BYTES, DEFAULT_NULL_MARKERS } from './read-csv.js';
+export { CsvReader, needsCsvParseFallback, normalizeDelimiter, DEFAULT_BATCH_ROWS, DEFAULT_BATCH_BYTES, DEFAULT_MAX_RECORD_BYTES, DEFAULT_NULL_MARKERS } from './read-csv.js';
 export type { CsvReadOptions, CsvPlan, CsvChunk, CsvReadStats, Widening, PinnedTypes } from './read-csv.js';
 export { CsvError } from './errors.js';
 export type { CsvErrorCode } from './errors.js';

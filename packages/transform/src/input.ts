@@ -28,7 +28,7 @@ export function normalizeEncoding(name: string | undefined): string {
   if (n === 'utf8' || n === 'utf-8') return 'utf-8';
   if (n === 'euc-kr' || n === 'cp949' || n === 'uhc' || n === 'ks-c-5601-1987') return 'cp949';
   if (!iconvLite().encodingExists(n)) {
-    throw new CsvError('BAD_ENCODING', `unknown encoding "${name}"; use utf-8, cp949 (euc-kr), latin1, utf-16le or another iconv-lite name`);
+    throw new CsvError('BAD_OPTION', `unknown encoding "${name}"; use utf-8, cp949 (euc-kr), latin1, utf-16le or another iconv-lite name`);
   }
   return n;
 }
@@ -42,7 +42,7 @@ export async function sourceSize(src: CsvSource): Promise<number | undefined> {
   try {
     return (await stat(src.path)).size;
   } catch (e) {
-    throw new CsvError('BAD_RECORD', `cannot read ${src.path}: ${(e as Error).message}; check the path`, { cause: e });
+    throw new CsvError('INPUT_NOT_FOUND', `cannot read ${src.path}: ${(e as Error).message}; check the path`, { cause: e });
   }
 }
 

@@ -95,9 +95,7 @@ export interface CsvReadStats {
   rowsIn: number;
   rowsOut: number;
   rowsRejected: number;
-  /** Raw input bytes read so far. */
-  bytesRead: number;
-  /** Raw input size when known (files). */
+  /** Raw input size when known (files); bytes read so far are `reader.bytesRead`. */
   totalBytes: number | undefined;
 }
 
@@ -150,10 +148,14 @@ function uniqueNames(raw: string[]): string[] {
   });
 }
 
-function checkDelimiter(d: string): string {
+/**
+ * The delimiter option as one character: `\t` and `tab` mean tab. Throws
+ * BAD_OPTION for anything that cannot delimit (a quote, a line end, non-ASCII).
+ */
+export function normalizeDelimiter(d: string): string {
   const v = d === '\\t' || d.toLowerCase() === 'tab' ? '\t' : d;
   if (v.length !== 1 || v.charCodeAt(0) > 0x7f || v === '"' || v === '\n' || v === '\r') {
-    throw new CsvError('BAD_RECORD', `delimiter must be one ASCII character other than a quote or line end, got ${JSON.stringify(d)}`);
+    throw new CsvError('BAD_OPTION', `delimiter must be one ASCII character other than a quote or line end (use '\\t' for tab), got ${JSON.stringify(d)}`);
   }
   return v;
 }
@@ -202,7 +204,7 @@ export class CsvReader implements CastFailureSink {
     this.batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
     this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.drop = new Uint8Array((this.batchRows + 7) >> 3);
-    this.stats = { rowsIn: 0, rowsOut: 0, rowsRejected: 0, bytesRead: 0, totalBytes };
+    this.stats = { rowsIn: 0, rowsOut: 0, rowsRejected: 0, totalBytes };
   }
 
   /** Sniffs the dialect, samples the input and infers the column types. */
@@ -237,7 +239,7 @@ export class CsvReader implements CastFailureSink {
     // 2. Dialect.
     const delimiter =
       options.delimiter !== undefined
-        ? checkDelimiter(options.delimiter)
+        ? normalizeDelimiter(options.delimiter)
         : source.kind === 'file' && /\.tsv(\.gz)?$/i.test(source.path)
           ? '\t'
           : sniffDelimiter(headBuf, Math.min(headBuf.length, 256 << 10), ended && headBuf.length <= 256 << 10);
@@ -447,7 +449,7 @@ export class CsvReader implements CastFailureSink {
     const flush = () => {
       if (k === 0 && this.dropCount === 0) return;
       if (this.widenings.length === 0) {
-        const batch = buildBatch(schema, columns, builders, k, this.drop, this.dropCount);
+        const batch = buildBatch(schema, builders, k, this.drop, this.dropCount);
         // Without dropped rows the batch views the builders' buffers directly;
         // remember them so release(batch) can hand them back for reuse.
         if (this.dropCount === 0) this.lent.set(batch, builders);
@@ -459,6 +461,15 @@ export class CsvReader implements CastFailureSink {
       this.drop.fill(0);
       this.dropCount = 0;
     };
+
+    /** The last batch, then any rejects not yet handed out. */
+    const takeRejects = () => this.takeRejects();
+    function* finish(): Generator<CsvChunk> {
+      flush();
+      yield* out.splice(0);
+      const rest = takeRejects();
+      if (rest.length > 0) yield { rejects: rest };
+    }
 
     /** Casts the grid's rows column by column, in segments that fit the current batch. */
     const ingest = (block: Uint8Array) => {
@@ -484,11 +495,7 @@ export class CsvReader implements CastFailureSink {
         for (const o of out.splice(0)) yield o;
         if (this.pendingRejects.length > 64 && this.widenings.length === 0) yield { rejects: this.takeRejects() };
       }
-      flush();
-      this.stats.bytesRead = this.counter.bytesRead;
-      for (const o of out.splice(0)) yield o;
-      const rest = this.takeRejects();
-      if (rest.length > 0) yield { rejects: rest };
+      yield* finish();
       return;
     }
 
@@ -576,11 +583,7 @@ export class CsvReader implements CastFailureSink {
       if (this.pendingRejects.length > 64 && this.widenings.length === 0) yield { rejects: this.takeRejects() };
     }
     if (carry.length > 0 || headerPending) processBlock(carry, true);
-    flush();
-    this.stats.bytesRead = this.counter.bytesRead;
-    for (const o of out.splice(0)) yield o;
-    const rest = this.takeRejects();
-    if (rest.length > 0) yield { rejects: rest };
+    yield* finish();
   }
 
   private textBytes(builders: ColumnBuilder[]): number {
