@@ -131,13 +131,6 @@ async function transformAction(input: string, flags: TransformFlags): Promise<vo
       },
     });
     progress?.stop();
-    if (process.env.SLUICE_DEBUG_SETTINGS === '1') {
-      // Lets the tests see the settings bin/sluice.js applies before start-up.
-      summary.process = {
-        malloc_arena_max: process.env.MALLOC_ARENA_MAX ?? null,
-        semi_space_flag: process.execArgv.some((a) => a.startsWith('--max-semi-space-size')),
-      };
-    }
     if (flags.json) process.stdout.write(JSON.stringify(summary) + '\n');
     else printHuman(summary);
   } catch (e) {

@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { query, readParquet } from './support/duckdb.js';
 import { BIN, FIXTURES, runCli } from './support/run-cli.js';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const work = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
@@ -65,15 +65,33 @@ describe('usage', () => {
     expect(r.stderr.length).toBeGreaterThan(0);
   });
 
-  it('runs with its memory settings (MALLOC_ARENA_MAX, small V8 young generation) and keeps exit codes through the re-exec', async () => {
-    const probe = join(work, 'probe.csv');
-    writeFileSync(probe, 'a\n1\n');
-    const r = await runCli(['transform', probe, '--out', outDir(), '--json'], { env: { SLUICE_DEBUG_SETTINGS: '1' } });
-    expect(r.code).toBe(0);
-    expect(r.json!.process).toEqual({ malloc_arena_max: '2', semi_space_flag: true });
-    const off = await runCli(['transform', probe, '--out', outDir(), '--json'], { env: { SLUICE_NO_REEXEC: '1', SLUICE_DEBUG_SETTINGS: '1' } });
-    expect(off.json!.process).toEqual({ malloc_arena_max: null, semi_space_flag: false });
-    expect((await runCli(['transform', probe])).code).toBe(2);
+  it('re-executes itself with its memory settings (MALLOC_ARENA_MAX, small V8 young generation), same PID, exit codes kept', async () => {
+    // Read the running process from /proc while it waits on stdin.
+    const inspect = async (env: NodeJS.ProcessEnv) => {
+      const child = spawn(process.execPath, [BIN, 'transform', '-', '--out', outDir(), '--json'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+      // After the re-exec the same PID shows the new command line; without it, give up after ~1.5 s.
+      let cmdline = '';
+      for (let i = 0; i < 60 && !cmdline.includes('--max-semi-space-size'); i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        try {
+          cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
+        } catch {
+          /* not yet */
+        }
+      }
+      const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+      child.stdin.end('a\n1\n');
+      const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
+      return { code, args: cmdline.split('\0'), environ };
+    };
+    const on = await inspect({ SLUICE_NO_REEXEC: '' });
+    expect(on.code).toBe(0);
+    expect(on.args).toContain('--max-semi-space-size=1');
+    expect(on.environ).toContain('MALLOC_ARENA_MAX=2');
+    const off = await inspect({ SLUICE_NO_REEXEC: '1' });
+    expect(off.code).toBe(0);
+    expect(off.args).not.toContain('--max-semi-space-size=1');
+    expect((await runCli(['transform', '-'])).code).toBe(2);
   });
 
   it('exits 1 with a one-line error for a missing input', async () => {
