@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Storage } from '@sluice/core/storage';
 import { SluiceError } from '@sluice/core';
+import { bytes } from './support/bytes.js';
+export { bytes };
 
 export interface ConformanceTarget {
   storage: Storage;
@@ -18,18 +20,6 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** Deterministic pseudo-random bytes (xorshift), so a mismatch is never hidden by repetition. */
-export function bytes(n: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 async function* chunked(buf: Buffer, size = 64 * 1024): AsyncIterable<Uint8Array> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);

@@ -8,7 +8,7 @@ import type { ColumnType } from './column-types.js';
 import {
   MAX_SAFE_MICROS,
   NO_OFFSET,
-  bytesEqual,
+  isNullMarker,
   lastDayMicros,
   lastDays,
   lastOffsetMinutes,
@@ -131,9 +131,7 @@ export interface FillContext {
 }
 
 function isMarker(ctx: FillContext, s: number, e: number): boolean {
-  const ms = ctx.nullMarkers;
-  for (let i = 0; i < ms.length; i++) if (bytesEqual(ctx.buf, s, e, ms[i]!)) return true;
-  return false;
+  return isNullMarker(ctx.buf, s, e, ctx.nullMarkers);
 }
 
 /**

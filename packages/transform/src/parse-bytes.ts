@@ -261,3 +261,9 @@ export function bytesEqual(buf: Uint8Array, s: number, e: number, want: Uint8Arr
   for (let i = 0; i < want.length; i++) if (buf[s + i] !== want[i]) return false;
   return true;
 }
+
+/** Is the field one of the null markers? (Typed columns; text columns decide separately.) */
+export function isNullMarker(buf: Uint8Array, s: number, e: number, markers: readonly Uint8Array[]): boolean {
+  for (let i = 0; i < markers.length; i++) if (bytesEqual(buf, s, e, markers[i]!)) return true;
+  return false;
+}

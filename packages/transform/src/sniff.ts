@@ -2,7 +2,7 @@
  * Dialect sniffing (delimiter, header) and type inference from a sample.
  */
 import { fitsType, joinTypes, typeOfValue, type ColumnType } from './column-types.js';
-import { bytesEqual } from './parse-bytes.js';
+import { isNullMarker } from './parse-bytes.js';
 import { FIELD_PLAIN, Grid, tokenize, tokenizeFirstRecord, type TokenReject } from './tokenizer.js';
 
 export const DELIMITER_CANDIDATES = [',', ';', '\t', '|'] as const;
@@ -65,12 +65,10 @@ export interface SampleView {
   grid: Grid;
 }
 
-/** Is the field null (unquoted empty, or a null marker) for inference purposes? */
-export function isNullField(buf: Uint8Array, s: number, e: number, flag: number, markers: Uint8Array[]): boolean {
+/** Is the field null (unquoted empty, or an unquoted null marker) for inference purposes? */
+export function isNullField(buf: Uint8Array, s: number, e: number, flag: number, markers: readonly Uint8Array[]): boolean {
   if (s === e) return true;
-  if (flag !== FIELD_PLAIN) return false;
-  for (const m of markers) if (bytesEqual(buf, s, e, m)) return true;
-  return false;
+  return flag === FIELD_PLAIN && isNullMarker(buf, s, e, markers);
 }
 
 /** Per-column type seen so far; undefined where only nulls were seen. */

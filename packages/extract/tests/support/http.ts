@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+export { bytes } from '../../../core/tests/support/bytes.js';
 
 export interface SeenRequest {
   url: string;
@@ -48,18 +49,6 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   };
 }
 
-/** Deterministic pseudo-random bytes (xorshift). */
-export function bytes(n: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
